@@ -1,0 +1,1 @@
+"""Platform adapters. See ``base.py`` for the contract and ``registry.py`` for lookup."""

@@ -1,0 +1,247 @@
+"""The adapter contract.
+
+An adapter is a class, one per platform. The class itself (no credentials,
+no network, no SDK import) is what ``validate`` and ``preview`` use: its
+``platform``, ``limits``, ``options``, ``credentials``, ``compose`` and
+``measure``. An *instance* is bound to one configured account and does the
+network work: ``publish``, ``check`` and ``reconcile``.
+
+Rules every adapter follows:
+
+- Import the platform SDK (tweepy, facebook, requests ...) inside methods or
+  in ``__init__``, never at module top level: ``spi --help`` and ``validate``
+  must not pay for it.
+- Credentials come only from environment variables named
+  ``SPI_<ACCOUNT>_<FIELD>`` (see ``models.env_prefix``), read with
+  ``self.secret(FIELD)``. Never put a secret into an exception message, a log
+  record or a return value.
+- ``publish`` raises exactly one of the ``errors`` classes on failure:
+  ``TransientError`` (nothing happened, try again; may carry
+  ``retry_after``), ``PermanentError``, ``AuthError`` (message names the env
+  var to fix), ``UnknownOutcomeError`` (the request left; it may be live), or
+  ``QuotaDeferred`` (the platform's quota is used up; not a failure).
+  Anything else escaping ``publish`` is treated by the engine as
+  ``UnknownOutcomeError``, because it cannot tell whether the request left.
+- Multi-request posts (threads, carousels) report progress through
+  ``checkpoint`` after every request that made something live, and accept that
+  progress back in ``progress`` on a retry, so a retry continues where it
+  stopped and never reposts a part that is already out.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from typing import Any, Callable, ClassVar, Mapping
+
+from spi_campaign import redact
+from spi_campaign.errors import AuthError
+from spi_campaign.models import Account, Content, Rendered
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a platform accepts; ``validate`` and ``preview`` judge posts by it.
+
+    text:            maximum length in the platform's own unit (``Adapter.measure``); None = no limit
+    max_media:       maximum images per post (0 = the adapter publishes no media)
+    min_media:       minimum images per post (Instagram: 1)
+    media_types:     accepted MIME types, detected from the file's bytes
+    max_media_bytes: maximum size of one image file; None = no limit
+    max_hashtags:    maximum hashtags in the final text; None = no limit
+    max_mentions:    maximum @mentions in the final text; None = no limit
+    media_needs_url: every image needs a public ``url:`` (the platform fetches it)
+    thread:          the platform publishes ``thread:`` parts as a reply chain
+    """
+
+    text: int | None = None
+    max_media: int = 0
+    min_media: int = 0
+    media_types: frozenset[str] = frozenset()
+    max_media_bytes: int | None = None
+    max_hashtags: int | None = None
+    max_mentions: int | None = None
+    media_needs_url: bool = False
+    thread: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    """One platform-specific key of an account in config.yaml.
+
+    kind:     python type the YAML value must have (str, int, float, bool)
+    required: the key must be present
+    default:  used when absent
+    help:     one line for the README and error messages
+    is_path:  a path, resolved relative to config.yaml by the config loader
+    """
+
+    kind: type = str
+    required: bool = False
+    default: Any = None
+    help: str = ""
+    is_path: bool = False
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """remote_id: the platform's id of the (first) post; url: its public URL;
+    extra: anything worth keeping (e.g. every part id of a thread)."""
+
+    remote_id: str
+    url: str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who an account posts as, from ``check()``: e.g. ``@diskominfobali`` (X),
+    the Page name (Facebook)."""
+
+    id: str
+    name: str
+    url: str | None = None
+    detail: str | None = None     # e.g. remaining quota
+
+
+@dataclass(frozen=True)
+class PublicationRef:
+    """What ``reconcile`` gets about an ``unknown`` publication."""
+
+    post_id: str
+    account: str
+    occurrence: datetime          # UTC
+    claimed_at: datetime | None   # when the lost attempt started (UTC)
+    rendered: Rendered | None     # what was being published, if the post still exists
+    remote_id: str | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    """state: ``published`` (with url/remote_id), ``not_found`` or ``cannot_tell``."""
+
+    state: str
+    url: str | None = None
+    remote_id: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def cannot_tell(cls, detail: str | None = None) -> "ReconcileResult":
+        return cls("cannot_tell", detail=detail)
+
+
+_HASHTAG_PRESENT = re.compile(r"#(\w+)", re.UNICODE)
+
+
+class Adapter:
+    """Base class. Subclasses set the class attributes and implement ``publish``
+    and ``check``; ``reconcile`` is optional.
+
+    platform:    the name used in config.yaml (``platform: x``)
+    label:       a human name for previews (``X``, ``Facebook Page``)
+    style:       Rich style of the preview panel border
+    limits:      see ``Limits``
+    options:     the platform-specific account keys, name -> ``Option``
+    credentials: env var field names, read as ``SPI_<ACCOUNT>_<FIELD>``
+    link_card:   the link goes in a separate field (a preview card) instead of
+                 being appended to the text, when the post has no media
+    """
+
+    platform: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    style: ClassVar[str] = "white"
+    limits: ClassVar[Limits] = Limits()
+    options: ClassVar[dict[str, Option]] = {}
+    credentials: ClassVar[tuple[str, ...]] = ()
+    link_card: ClassVar[bool] = False
+
+    def __init__(self, account: Account, env: Mapping[str, str] | None = None, *,
+                 tz: tzinfo | None = None):
+        """``env``: where credentials are read (default ``os.environ``);
+        ``tz``: the campaign timezone, for times the adapter writes."""
+        self.account = account
+        self.env = os.environ if env is None else env
+        self.tz = tz or timezone.utc
+
+    # ----- class side: pure, used by validate/preview -----------------------
+
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """Length of ``text`` in the platform's own unit (default: code points)."""
+        return len(text)
+
+    @classmethod
+    def fits(cls, text: str) -> bool:
+        """``measure(text) <= limits.text``; adapters may answer faster."""
+        return cls.limits.text is None or cls.measure(text) <= cls.limits.text
+
+    @classmethod
+    def compose(cls, post_id: str, account: str, content: Content) -> Rendered:
+        """Join text, link and hashtags into the final text.
+
+        Default (documented in the README, "How text is composed"):
+        ``text`` + blank line + ``link`` (unless already in the text, or sent
+        as a link card) + blank line + ``#Tag #Tag`` (tags already written in
+        the text are not repeated). For threads the link and hashtags go with
+        the first part.
+        """
+        link_in_text = content.link and not (cls.link_card and not content.media)
+        first = content.thread[0] if content.thread else content.text
+        text = join_text(first, content.link if link_in_text else None, content.hashtags)
+        thread = (text, *content.thread[1:]) if content.thread else ()
+        return Rendered(
+            post_id=post_id, account=account, platform=cls.platform, text=text,
+            link=None if link_in_text else content.link, hashtags=content.hashtags,
+            media=content.media, thread=thread,
+        )
+
+    @classmethod
+    def env_names(cls, account: Account) -> list[str]:
+        return [account.env_prefix + f for f in cls.credentials]
+
+    # ----- instance side: talks to the platform -----------------------------
+
+    def secret(self, fieldname: str) -> str:
+        """The credential ``SPI_<ACCOUNT>_<FIELD>``; AuthError naming the variable if unset."""
+        name = self.account.env_prefix + fieldname
+        value = self.env.get(name, "")
+        if not value.strip():
+            raise AuthError(f"account '{self.account.name}': environment variable {name} is not set")
+        redact.register(value.strip())
+        return value.strip()
+
+    def secret_values(self) -> list[str]:
+        """Every credential value currently set, for log redaction."""
+        out = []
+        for f in self.credentials:
+            v = self.env.get(self.account.env_prefix + f, "").strip()
+            if v:
+                out.append(v)
+        return out
+
+    def publish(self, post: Rendered, *, progress: dict[str, Any] | None = None,
+                checkpoint: Callable[[dict[str, Any]], None] | None = None) -> PublishResult:
+        raise NotImplementedError
+
+    def check(self) -> Identity:
+        raise NotImplementedError
+
+    def reconcile(self, pub: PublicationRef) -> ReconcileResult:
+        return ReconcileResult.cannot_tell("this platform cannot look posts up")
+
+    def close(self) -> None:
+        """Release network resources (sessions)."""
+
+
+def join_text(text: str, link: str | None, hashtags: tuple[str, ...] | list[str]) -> str:
+    parts = [text]
+    if link and link not in text:
+        parts.append(link)
+    present = {m.lower() for m in _HASHTAG_PRESENT.findall(text)}
+    tags = [f"#{h}" for h in hashtags if h.lower() not in present]
+    if tags:
+        parts.append(" ".join(tags))
+    return "\n\n".join(p for p in parts if p)

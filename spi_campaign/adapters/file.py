@@ -1,0 +1,99 @@
+"""The ``file`` platform: appends one JSON line per publication to ``path``.
+
+It makes the whole engine usable with no credentials, and it is a real sink:
+an audit trail or a hand-off to other tools. Each line is
+``{"post", "account", "occurrence", "published_at", "text", "link",
+"hashtags", "media"}`` with ISO-8601 times with offset.
+
+Appends take an exclusive ``flock`` and are written with one ``write`` of a
+whole line, so concurrent publishers never interleave lines.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, PublicationRef,
+                                        PublishResult, ReconcileResult)
+from spi_campaign.errors import PermanentError
+from spi_campaign.models import Rendered
+from spi_campaign.timeutil import iso, now_utc
+
+
+class FileAdapter(Adapter):
+    platform = "file"
+    label = "File (JSON lines)"
+    style = "grey50"
+    limits = Limits(text=None, max_media=100, media_types=frozenset(
+        {"image/png", "image/jpeg", "image/gif", "image/webp"}), thread=True)
+    options = {"path": Option(str, required=True, is_path=True, help="JSON-lines file, relative to config.yaml")}
+    credentials = ()
+
+    @property
+    def path(self) -> Path:
+        return Path(self.account.options["path"])
+
+    def publish(self, post: Rendered, *, progress: dict[str, Any] | None = None,
+                checkpoint: Callable[[dict[str, Any]], None] | None = None) -> PublishResult:
+        published_at = now_utc()
+        tz = self.tz
+        record = {
+            "post": post.post_id,
+            "account": post.account,
+            "occurrence": iso(post.occurrence, tz),
+            "published_at": iso(published_at, tz),
+            "text": post.text,
+            "link": post.link,
+            "hashtags": list(post.hashtags),
+            "media": [m.as_dict() for m in post.media],
+        }
+        if post.thread:
+            record["thread"] = list(post.thread)
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise PermanentError(f"account '{self.account.name}': cannot write {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        remote_id = f"{post.post_id}@{iso(post.occurrence)}"
+        return PublishResult(remote_id=remote_id, url=self.path.resolve().as_uri())
+
+    def check(self) -> Identity:
+        parent = self.path.parent
+        writable = os.access(parent if parent.exists() else Path("."), os.W_OK)
+        if not writable:
+            raise PermanentError(f"account '{self.account.name}': {parent} is not writable")
+        return Identity(id=str(self.path), name=f"file {self.path}")
+
+    def reconcile(self, pub: PublicationRef) -> ReconcileResult:
+        """Look for our own line: same post, account and occurrence."""
+        want = (pub.post_id, pub.account)
+        if not self.path.exists():
+            return ReconcileResult("not_found")
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
+            for raw in fh:
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    continue
+                if (rec.get("post"), rec.get("account")) != want or not rec.get("occurrence"):
+                    continue
+                from datetime import datetime
+                try:
+                    occ = datetime.fromisoformat(rec["occurrence"])
+                except (TypeError, ValueError):
+                    continue
+                if occ == pub.occurrence:
+                    return ReconcileResult("published", url=self.path.resolve().as_uri(),
+                                           remote_id=f"{pub.post_id}@{iso(pub.occurrence)}")
+        return ReconcileResult("not_found")

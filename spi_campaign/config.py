@@ -1,0 +1,190 @@
+"""config.yaml -> ``Config``. The shape is a public contract (README, "config.yaml").
+
+``read_config`` never raises for content problems: it returns the problems
+(so ``validate`` can list them with everything else) and a Config when one
+could be built. ``load_config`` is for the other commands: it raises
+``ConfigError`` with the first error.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+from spi_campaign.errors import ConfigError
+from spi_campaign.models import Account, Config, Problem
+from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
+from spi_campaign.yamlio import LineDict, YamlProblem, load_file
+
+DEFAULT_TIMEZONE = "Asia/Makassar"
+TOP_KEYS = ("timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts")
+ACCOUNT_KEYS = ("platform", "max_per_day")
+
+
+def find_config(explicit: str | os.PathLike | None) -> Path:
+    """``--config``, then ``$SPI_CONFIG``, then ``./config.yaml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("SPI_CONFIG")
+    if env:
+        return Path(env)
+    return Path("config.yaml")
+
+
+def suggest(word: str, choices) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
+    problems: list[Problem] = []
+    fname = str(path)
+
+    def err(line, message, account=None, severity="error"):
+        problems.append(Problem(fname, line, None, account, severity, message))
+
+    if not path.exists():
+        err(None, f"config file {path} not found (create one with 'spi init', or pass --config)")
+        return None, problems
+    try:
+        docs = load_file(path)
+    except YamlProblem as exc:
+        err(exc.line, exc.message)
+        return None, problems
+    docs = [d for d in docs if d is not None]
+    if not docs:
+        raw: LineDict = LineDict()
+        raw.line, raw.key_lines, raw.dupes = 1, {}, None
+    elif len(docs) > 1 or not isinstance(docs[0], dict):
+        err(getattr(docs[0], "line", 1), "config must be one mapping (key: value), not "
+            + ("several documents" if len(docs) > 1 else type_name(docs[0])))
+        return None, problems
+    else:
+        raw = docs[0]
+
+    lines = raw.key_lines
+    for key, line in raw.dupes or ():
+        err(line, f"key '{key}' appears twice")
+    for key in raw:
+        if key not in TOP_KEYS:
+            err(lines.get(key), f"unknown key '{key}'{suggest(key, TOP_KEYS)}")
+
+    root = path.resolve().parent
+    tz_name = raw.get("timezone", DEFAULT_TIMEZONE)
+    try:
+        tz = get_zone(tz_name)
+    except ValueError as exc:
+        err(lines.get("timezone"), f"timezone: {exc}")
+        tz_name, tz = DEFAULT_TIMEZONE, get_zone(DEFAULT_TIMEZONE)
+
+    def path_value(key: str, default: str) -> Path:
+        value = raw.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            err(lines.get(key), f"{key} must be a path, got {type_name(value)}")
+            value = default
+        return (root / value).resolve() if not os.path.isabs(value) else Path(value)
+
+    posts_dir = path_value("posts_dir", "posts")
+    state = path_value("state", ".spi/state.db")
+
+    def duration(key: str, default: str):
+        try:
+            return parse_duration(raw.get(key, default))
+        except ValueError as exc:
+            err(lines.get(key), f"{key}: {exc}")
+            return parse_duration(default)
+
+    catch_up = duration("catch_up", "6h")
+    retry_backoff = duration("retry_backoff", "30s")
+    max_attempts = raw.get("max_attempts", 5)
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        err(lines.get("max_attempts"), f"max_attempts must be a whole number >= 1, got {short_repr(max_attempts)}")
+        max_attempts = 5
+
+    accounts: dict[str, Account] = {}
+    raw_accounts = raw.get("accounts", {})
+    if raw_accounts is None:
+        raw_accounts = {}
+    if not isinstance(raw_accounts, dict):
+        err(lines.get("accounts"), f"accounts must be a mapping of account name to settings, got {type_name(raw_accounts)}")
+        raw_accounts = {}
+    for name, spec in raw_accounts.items():
+        acc = _read_account(name, spec, raw_accounts.key_lines.get(name) if isinstance(raw_accounts, LineDict) else None,
+                            root, err)
+        if acc is not None:
+            accounts[str(name)] = acc
+
+    cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
+                 catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts)
+    return cfg, problems
+
+
+def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Account | None:
+    from spi_campaign.adapters import registry
+
+    if not isinstance(name, str) or not name.strip():
+        err(line, f"account name must be a string, got {short_repr(name)}")
+        return None
+    if not isinstance(spec, dict):
+        err(line, f"account '{name}' must be a mapping with at least 'platform', got {type_name(spec)}", name)
+        return Account(name=name, platform="", line=line)  # kept so posts naming it get no second error
+    klines = spec.key_lines if isinstance(spec, LineDict) else {}
+    platform = spec.get("platform")
+    if not isinstance(platform, str):
+        err(klines.get("platform", line), f"account '{name}' needs 'platform' (one of: {', '.join(registry.available())})", name)
+        return Account(name=name, platform="", line=line)
+    cls = registry.get(platform)
+    if cls is None:
+        err(klines.get("platform", line), f"account '{name}': unknown platform '{platform}'; available platforms: "
+            f"{', '.join(registry.available())}", name)
+        return Account(name=name, platform=platform, line=line)
+    options: dict[str, Any] = {}
+    for key, value in spec.items():
+        kline = klines.get(key, line)
+        if key in ACCOUNT_KEYS:
+            continue
+        opt = cls.options.get(key)
+        if opt is None:
+            if key in ("token", "access_token", "page_token", "api_key", "api_secret", "access_token_secret", "password", "secret"):
+                env = "SPI_" + "".join(c if c.isalnum() else "_" for c in name).upper() + "_" + key.upper()
+                err(kline, f"account '{name}': credentials never go in config.yaml; set the environment variable {env} instead", name)
+            else:
+                err(kline, f"account '{name}': unknown key '{key}' for platform {platform}"
+                    f"{suggest(key, list(cls.options) + list(ACCOUNT_KEYS))}", name)
+            continue
+        if opt.kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)  # page_id: 1234567890 written without quotes
+        if opt.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, opt.kind) or isinstance(value, bool) != (opt.kind is bool):
+            err(kline, f"account '{name}': {key} must be {opt.kind.__name__}, got {type_name(value)}", name)
+            continue
+        if opt.is_path:
+            value = str((root / value).resolve()) if not os.path.isabs(value) else value
+        options[key] = value
+    for key, opt in cls.options.items():
+        if key not in options:
+            if opt.required and key not in spec:
+                err(line, f"account '{name}' (platform {platform}) needs '{key}': {opt.help}", name)
+            elif opt.default is not None:
+                options[key] = opt.default
+    max_per_day = spec.get("max_per_day")
+    if max_per_day is not None and (isinstance(max_per_day, bool) or not isinstance(max_per_day, int) or max_per_day < 1):
+        err(klines.get("max_per_day", line), f"account '{name}': max_per_day must be a whole number >= 1", name)
+        max_per_day = None
+    # Returned even when invalid: validate already reported why, and posts naming
+    # the account should not get a misleading "unknown account" on top.
+    return Account(name=name, platform=platform, options=options, max_per_day=max_per_day, line=line)
+
+
+def load_config(path: Path) -> Config:
+    cfg, problems = read_config(path)
+    errors = [p for p in problems if p.severity == "error"]
+    if cfg is None or errors:
+        first = errors[0]
+        where = f"{first.file}:{first.line}" if first.line else f"{first.file}"
+        more = f" (and {len(errors) - 1} more; run 'spi post validate')" if len(errors) > 1 else ""
+        raise ConfigError(f"{where}: {first.message}{more}")
+    return cfg

@@ -1,0 +1,208 @@
+"""The campaign as plain data. No I/O here; ``config.py`` and ``loader.py``
+build these objects from YAML, and everything else reads them.
+
+Why not pydantic: validation must report *every* problem with its file and
+line and keep going, and must stay within 2x of a bare libyaml parse on
+10,000 posts; a small table-driven checker over line-annotated mappings does
+both (see loader.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("draft", "approved", "cancelled")
+CONTENT_KEYS = ("text", "link", "hashtags", "media", "thread")
+
+_ENV_SAFE = re.compile(r"[^A-Za-z0-9]")
+
+
+def env_prefix(account_name: str) -> str:
+    """``diskominfos-bali-x`` -> ``SPI_DISKOMINFOS_BALI_X_``."""
+    return "SPI_" + _ENV_SAFE.sub("_", account_name).upper() + "_"
+
+
+@dataclass(slots=True)
+class Problem:
+    """One finding of ``validate``. ``severity`` is ``error`` or ``warning``."""
+
+    file: str | None
+    line: int | None
+    post: str | None
+    account: str | None
+    severity: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "post": self.post, "account": self.account,
+                "severity": self.severity, "message": self.message}
+
+
+@dataclass(slots=True)
+class Account:
+    """A configured account. ``options`` holds the platform-specific keys
+    (``page_id``, ``path``, ``ig_user_id``, ``graph_version`` ...), already
+    checked against the adapter's declared options."""
+
+    name: str
+    platform: str
+    options: dict[str, Any] = field(default_factory=dict)
+    max_per_day: int | None = None
+    line: int | None = None
+
+    @property
+    def env_prefix(self) -> str:
+        return env_prefix(self.name)
+
+
+@dataclass(slots=True)
+class Config:
+    path: Path                       # the config file (may not exist: embedded defaults)
+    root: Path                       # directory every relative path is resolved against
+    timezone_name: str
+    timezone: tzinfo
+    posts_dir: Path
+    state: Path
+    catch_up: timedelta
+    max_attempts: int
+    retry_backoff: timedelta
+    accounts: dict[str, Account]
+
+    def rel(self, path: Path | str) -> str:
+        """A path as the user should see it: relative to the config's folder when possible."""
+        p = Path(path)
+        try:
+            return str(p.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(p)
+
+
+@dataclass(slots=True, frozen=True)
+class Media:
+    """An image. ``path`` is absolute (resolved against the post file), ``url``
+    is a public URL (Instagram fetches images from URLs)."""
+
+    path: Path | None
+    url: str | None
+    alt: str | None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path) if self.path else None, "url": self.url, "alt": self.alt}
+
+
+@dataclass(slots=True, frozen=True)
+class Content:
+    """What gets published, before platform composition (link/hashtag joining)."""
+
+    text: str
+    link: str | None = None
+    hashtags: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
+    thread: tuple[str, ...] = ()     # X only: parts after composition of the first
+
+
+@dataclass(slots=True)
+class Post:
+    id: str
+    title: str | None
+    topic: str | None
+    status: str
+    publish_at: datetime | None          # aware
+    repeat: str | None
+    until: datetime | None               # aware
+    accounts: tuple[str, ...]
+    content: Content
+    variants: dict[str, dict[str, Any]]  # key -> raw override values, already type-checked
+    file: Path
+    line: int | None
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+    def content_for(self, account: Account) -> Content:
+        """Base content, overridden by the platform variant, then by the account variant."""
+        c = self.content
+        for key in (account.platform, account.name):
+            over = self.variants.get(key)
+            if over:
+                c = Content(
+                    text=over.get("text", c.text),
+                    link=over.get("link", c.link),
+                    hashtags=tuple(over.get("hashtags", c.hashtags)),
+                    media=tuple(over.get("media", c.media)),
+                    thread=tuple(over.get("thread", c.thread)),
+                )
+        return c
+
+    def line_of(self, key: str) -> int | None:
+        return self.key_lines.get(key, self.line)
+
+
+@dataclass(slots=True, frozen=True)
+class Rendered:
+    """A post composed for one account: exactly what the platform will get.
+
+    ``text`` is the final text of the (first) post; ``link`` is set only when
+    the platform takes the link as a separate field (Facebook's link card);
+    ``thread`` holds every part of an X thread (``thread[0] == text``).
+    """
+
+    post_id: str
+    account: str
+    platform: str
+    text: str
+    link: str | None
+    hashtags: tuple[str, ...]
+    media: tuple[Media, ...]
+    thread: tuple[str, ...] = ()
+    occurrence: datetime | None = None   # UTC; set by the engine, not part of the hash
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return self.thread or (self.text,)
+
+    def content_hash(self) -> str:
+        """Stable hash of what is published; the ledger stores it to notice
+        edits after publication."""
+        payload = json.dumps({
+            "text": self.text, "link": self.link, "thread": list(self.thread),
+            "media": [[str(m.path) if m.path else None, m.url, m.alt] for m in self.media],
+        }, ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class Campaign:
+    """Everything read from the campaign folder.
+
+    posts:         every post whose structure could be read (drafts and posts
+                   with content errors included; check ``invalid_posts``)
+    problems:      every error and warning, config included
+    files:         number of post files read
+    broken_files:  post files that could not be read at all (YAML syntax,
+                   encoding...). The engine must treat their posts as
+                   *unknown*, never as deleted: a typo must not cancel posts.
+    invalid_posts: ids of posts with at least one error; never published
+    """
+
+    config: Config
+    posts: list[Post]
+    problems: list[Problem]
+    files: int
+    broken_files: set[Path] = field(default_factory=set)
+    invalid_posts: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def post(self, post_id: str) -> Post | None:
+        for p in self.posts:
+            if p.id == post_id:
+                return p
+        return None

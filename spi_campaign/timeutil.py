@@ -1,0 +1,154 @@
+"""Parsing and showing times. Every datetime that leaves this module is aware.
+
+Decisions (documented in README "Times"):
+- A time written without an offset is in the campaign timezone.
+- ``publish_at`` must carry a time of day: a bare date would silently mean
+  midnight, which nobody intends for a social-media post.
+- A bare date in ``until`` means "up to the end of that day".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
+
+UTC = timezone.utc
+
+_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
+_DURATION_FULL = re.compile(r"^\s*(?:\d+\s*[dhms]\s*)+$", re.IGNORECASE)
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse ``6h``, ``90m``, ``1h30m``, ``2d``, ``45s`` (or a number of seconds).
+
+    Raises ValueError with a user-facing message."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 6h, 30m or 1d")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if not isinstance(value, str) or not _DURATION_FULL.match(value):
+        raise ValueError(f"expected a duration such as 6h, 30m or 1d, got {short_repr(value)}")
+    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(value))
+    return timedelta(seconds=seconds)
+
+
+@lru_cache(maxsize=256)
+def get_zone(name: str) -> tzinfo:
+    """Return the IANA zone ``name``; raises ValueError for unknown names."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
+        raise ValueError(f"unknown timezone {short_repr(name)}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown timezone {short_repr(name)} (use an IANA name such as Asia/Makassar)") from None
+
+
+def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = False,
+                   allow_date: bool = False) -> datetime:
+    """Parse an ISO-8601 date-time written in YAML. Naive values are in ``tz``.
+
+    ``allow_date``: a bare date is accepted (as its start, or as the end of the
+    day when ``end_of_day``). Raises ValueError with a user-facing message.
+    """
+    if isinstance(value, datetime):  # only if a caller bypassed our loader
+        dt = value
+    elif isinstance(value, date):
+        if not allow_date:
+            raise ValueError(f"{field} {value.isoformat()} has no time of day; write e.g. {value.isoformat()} 09:00")
+        dt = datetime.combine(value, time.max if end_of_day else time.min)
+    elif isinstance(value, str):
+        text = value.strip()
+        if _is_bare_date(text):
+            if not allow_date:
+                raise ValueError(f"{field} '{text}' has no time of day; write e.g. {text} 09:00")
+            try:
+                d = date.fromisoformat(text)
+            except ValueError as exc:
+                raise ValueError(f"{field} '{text}' is not a real date ({exc})") from None
+            dt = datetime.combine(d, time.max if end_of_day else time.min)
+        else:
+            try:
+                dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+            except ValueError as exc:
+                reason = str(exc)
+                if "out of range" in reason or "must be in" in reason:
+                    raise ValueError(f"{field} '{text}' is not a real date or time ({reason})") from None
+                raise ValueError(
+                    f"{field} '{text}' is not an ISO-8601 date-time (e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00)"
+                ) from None
+    else:
+        raise ValueError(f"{field} must be a date-time such as 2026-12-09 09:00, got {type_name(value)}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt
+
+
+_BARE_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+
+
+def _is_bare_date(text: str) -> bool:
+    return bool(_BARE_DATE.match(text))
+
+
+def to_utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime | None, tz: tzinfo | None = None) -> str | None:
+    """ISO-8601 with offset, to the second (``2026-12-09T09:00:00+08:00``)."""
+    if dt is None:
+        return None
+    if tz is not None:
+        dt = dt.astimezone(tz)
+    return dt.isoformat(timespec="seconds")
+
+
+def human(dt: datetime | None, tz: tzinfo | None = None) -> str:
+    """``2026-12-09 09:00 +08:00`` (WITA shown with its offset)."""
+    if dt is None:
+        return "-"
+    if tz is not None:
+        dt = dt.astimezone(tz)
+    off = dt.strftime("%z")
+    off = f"{off[:3]}:{off[3:]}" if off else ""
+    return f"{dt:%Y-%m-%d %H:%M} {off}".rstrip()
+
+
+def type_name(value: object) -> str:
+    """Describe a YAML value's type in user terms (never its content)."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "a number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def short_repr(value: object, limit: int = 40) -> str:
+    """A bounded repr for messages. Only scalars are shown; containers are
+    described, never expanded (they may be alias bombs)."""
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[: limit - 1] + "…"
+        return repr(text)
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)[:limit]
+    return type_name(value)

@@ -1,0 +1,128 @@
+"""Safe, bounded YAML reading that remembers line numbers.
+
+- Safe loading only (libyaml's CSafeLoader when available): tags such as
+  ``!!python/object`` are errors, never executed.
+- Timestamps are *not* resolved by YAML: ``2026-02-30 09:00`` must become a
+  clear "not a real date" problem on its post, not a constructor crash that
+  takes the whole file down. Dates are parsed by ``timeutil``.
+- Every mapping is a ``LineDict`` carrying its own line and the line of each
+  key's value, so problems can name a line without a second parse.
+- Bounded: files over ``MAX_BYTES`` are refused, merge-key expansion is capped
+  (aliases are otherwise shared, not copied, so "billion laughs" stays a small
+  graph; nothing downstream expands it), and deep nesting is an error.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode
+
+try:
+    from yaml import CSafeLoader as _Base
+except ImportError:  # pragma: no cover - libyaml missing
+    from yaml import SafeLoader as _Base  # type: ignore[assignment]
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_MERGED_KEYS = 10_000
+
+
+class LineDict(dict):
+    """A mapping from YAML with ``line`` (1-based) and ``key_lines``."""
+
+    __slots__ = ("line", "key_lines", "dupes")
+
+
+class YamlProblem(Exception):
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    pass
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_map(loader: _Loader, node: MappingNode):
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    key_lines: dict[Any, int] = {}
+    data.key_lines = key_lines
+    data.dupes = None
+    yield data
+    if len(node.value) > MAX_MERGED_KEYS:
+        raise YamlProblem(data.line, "mapping is too large (alias or merge-key expansion?)")
+    value = loader.construct_mapping(node)
+    data.update(value)
+    for k_node, v_node in node.value:
+        if isinstance(k_node, ScalarNode):
+            key = k_node.value
+            if key in key_lines:
+                if data.dupes is None:
+                    data.dupes = []
+                data.dupes.append((key, k_node.start_mark.line + 1))
+            key_lines[key] = v_node.start_mark.line + 1
+
+
+def _flatten_mapping(loader: _Loader, node: MappingNode) -> None:
+    _Base.flatten_mapping(loader, node)
+    if len(node.value) > MAX_MERGED_KEYS:
+        raise YamlProblem(node.start_mark.line + 1, "mapping is too large (alias or merge-key expansion?)")
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.flatten_mapping = _flatten_mapping  # type: ignore[method-assign]
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (a BOM is allowed). Raises YamlProblem naming the line of a bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise YamlProblem(line, f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})") from None
+
+
+def load_text(text: str) -> list[Any]:
+    """Every document of a YAML stream. Raises YamlProblem."""
+    try:
+        return list(yaml.load_all(text, Loader=_Loader))
+    except YamlProblem:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or "invalid YAML"
+        if "could not determine a constructor" in what:
+            m = re.search(r"'([^']*)'", what)
+            tag = (m.group(1) if m else "?").replace("tag:yaml.org,2002:", "!!")
+            raise YamlProblem(line, f"YAML tag {tag} is not allowed (only plain YAML is read)") from None
+        raise YamlProblem(line, f"YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(None, f"YAML error: {str(exc).splitlines()[0] if str(exc) else 'invalid YAML'}") from None
+    except RecursionError:
+        raise YamlProblem(None, "YAML is nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise YamlProblem(None, f"YAML value cannot be read: {str(exc)[:120]}") from None
+
+
+def load_file(path: Path) -> list[Any]:
+    """Read and parse one file. Raises YamlProblem (including for I/O errors)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise YamlProblem(None, f"file is {size // 1024} KiB; the limit is {MAX_BYTES // 1024 // 1024} MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise YamlProblem(None, f"cannot read file: {exc.strerror or exc}") from None
+    return load_text(decode(data))
