@@ -3,7 +3,15 @@ commands (``post_publish.py``), registered on the same group."""
 
 from __future__ import annotations
 
+import sys
+
 import click
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 @click.group()
@@ -16,11 +24,107 @@ def post() -> None:
     """
 
 
+@post.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+@click.pass_obj
+def validate(app, files: tuple[str, ...], fmt: str) -> None:
+    """Check config.yaml and every post file; report every problem.
+
+    Needs no credentials, so it runs in CI and pull-request checks. With
+    FILE arguments only problems in those files (and the config) are shown;
+    the whole campaign is still read, so duplicate ids are found. Exits 0
+    when there are no errors (warnings allowed), 1 when there are errors.
+
+    \b
+    Example:
+        spi post validate
+        spi post validate posts/2026-12/*.yaml --format json
+    """
+    from spi_campaign import render
+    from spi_campaign.views import validate_report
+
+    summary, problems = validate_report(app.config_path, files)
+    if fmt == "json":
+        click.echo(render.problems_json(summary, problems))
+    else:
+        render.problems_text(console(), problems, summary)
+    if summary["errors"]:
+        sys.exit(1)
+
+
+@post.command(name="list")
+@click.option("--topic", help="Only posts with this topic.")
+@click.option("--status", type=click.Choice(["draft", "approved", "cancelled"]), help="Only posts with this status.")
+@click.option("--account", help="Only posts that target this account.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
+@click.pass_obj
+def list_(app, topic: str | None, status: str | None, account: str | None, fmt: str) -> None:
+    """List posts by their next publish time (campaign timezone, with offset).
+
+    \b
+    Example:
+        spi post list --status approved --account diskominfos-bali-x
+        spi post list --topic gratifikasi --format json
+    """
+    from spi_campaign import render
+    from spi_campaign.views import list_rows
+
+    campaign = app.campaign()
+    rows = list_rows(campaign, topic=topic, status=status, account=account)
+    if fmt == "json":
+        click.echo(render.list_json(rows))
+    else:
+        render.post_table(console(), rows, campaign.config.timezone)
+    _note_broken(campaign)
+
+
+@post.command()
+@click.argument("ids", nargs=-1)
+@click.option("--account", help="Only this account.")
+@click.option("--format", "fmt", type=click.Choice(["rich", "json"]), default="rich", show_default=True,
+              help="Output format.")
+@click.pass_obj
+def preview(app, ids: tuple[str, ...], account: str | None, fmt: str) -> None:
+    """Show each post exactly as it will appear on each of its accounts.
+
+    Shows every post, drafts and posts that do not fit included, with the
+    platform's own length against its limit (red when over) and the next
+    publish time in the campaign timezone and UTC. Judging is validate's job:
+    this exits 0 unless the campaign cannot be read.
+
+    \b
+    Example:
+        spi post preview
+        spi post preview apa-itu-gratifikasi --account diskominfos-bali-x
+    """
+    from spi_campaign import render
+    from spi_campaign.views import preview_items
+
+    campaign = app.campaign()
+    items = preview_items(campaign, ids, account=account)
+    if fmt == "json":
+        click.echo(render.preview_json(items))
+    else:
+        render.preview_panels(console(), items, campaign.config.timezone)
+    _note_broken(campaign)
+
+
+def _note_broken(campaign) -> None:
+    if campaign.broken_files:
+        names = ", ".join(sorted(campaign.config.rel(f) for f in campaign.broken_files))
+        click.echo(f"warning: {len(campaign.broken_files)} post file(s) could not be read: {names}; "
+                   f"run 'spi post validate'", err=True)
+
+
 def _register() -> None:
     try:
         from spi_campaign.cli import post_publish  # noqa: F401  (adds its commands to `post`)
-    except ImportError:  # pragma: no cover - during development only
-        pass
+    except ImportError as exc:  # pragma: no cover - only while the module is being written
+        if "post_publish" not in str(exc):
+            raise
 
 
 _register()

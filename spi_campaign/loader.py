@@ -1,0 +1,401 @@
+"""Post files -> ``Campaign``: every post that can be read, and every problem.
+
+Contract: ``load_campaign`` never raises for anything inside a post file. A
+broken file becomes a problem (and lands in ``Campaign.broken_files``); a bad
+key becomes a problem on its post. Only an unreadable posts folder raises.
+
+Checks run in two layers:
+- structure (this module): keys, types, values, dates, cron, ids;
+- targets (``validate.py``): accounts, limits, media, per account.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from spi_campaign.config import suggest
+from spi_campaign.errors import CampaignError
+from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem
+from spi_campaign.timeutil import parse_datetime, short_repr, type_name
+from spi_campaign.yamlio import LineDict, YamlProblem, load_file
+
+POST_KEYS = ("id", "title", "topic", "status", "publish_at", "repeat", "until", "accounts",
+             "text", "link", "hashtags", "media", "variants", "thread")
+MEDIA_KEYS = ("path", "url", "alt")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_HASHTAG = re.compile(r"^#?(\w+)$", re.UNICODE)
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def find_post_files(posts_dir: Path) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` below ``posts_dir``, sorted; hidden folders skipped."""
+    if not posts_dir.is_dir():
+        raise CampaignError(f"posts folder {posts_dir} does not exist (set posts_dir in config.yaml)")
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(posts_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                found.append(Path(dirpath, name))
+    found.sort()
+    return found
+
+
+def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now: datetime | None = None,
+                  check_targets: bool = True) -> Campaign:
+    """Read every post file of the campaign (plus ``extra_files``) and check it.
+
+    ``check_targets``: also run the per-account checks of ``validate.py``
+    (limits, media, unknown accounts). ``now`` is for the time-based warnings.
+    """
+    files = find_post_files(config.posts_dir)
+    seen = {f.resolve() for f in files}
+    for extra in extra_files:
+        p = Path(extra)
+        if p.resolve() not in seen:
+            files.append(p)
+            seen.add(p.resolve())
+    problems: list[Problem] = []
+    posts: list[Post] = []
+    broken: set[Path] = set()
+    for path in files:
+        file_posts, file_problems, ok = read_post_file(path, config)
+        posts.extend(file_posts)
+        problems.extend(file_problems)
+        if not ok:
+            broken.add(path)
+    campaign = Campaign(config=config, posts=posts, problems=problems, files=len(files), broken_files=broken)
+    _check_duplicate_ids(campaign)
+    if check_targets:
+        from spi_campaign.validate import check_campaign
+
+        check_campaign(campaign, now=now)
+    campaign.invalid_posts = {p.post for p in campaign.problems if p.severity == "error" and p.post}
+    return campaign
+
+
+def _check_duplicate_ids(campaign: Campaign) -> None:
+    first: dict[str, Post] = {}
+    for post in campaign.posts:
+        prev = first.get(post.id)
+        if prev is None:
+            first[post.id] = post
+            continue
+        campaign.problems.append(Problem(
+            str(post.file), post.line_of("id"), post.id, None, "error",
+            f"duplicate post id '{post.id}' (first defined in {prev.file}:{prev.line})"))
+
+
+def read_post_file(path: Path, config: Config) -> tuple[list[Post], list[Problem], bool]:
+    """Posts and problems of one file; ``ok`` is False when the file itself is unreadable."""
+    fname = str(path)
+    try:
+        docs = load_file(path)
+    except YamlProblem as exc:
+        return [], [Problem(fname, exc.line, None, None, "error", exc.message)], False
+    items: list[Any] = []
+    for doc in docs:
+        if doc is None:
+            continue
+        if isinstance(doc, list):
+            items.extend(doc)
+        else:
+            items.append(doc)
+    if not items:
+        return [], [Problem(fname, 1, None, None, "warning", "file holds no posts (empty)")], True
+    single = len(items) == 1
+    posts: list[Post] = []
+    problems: list[Problem] = []
+    for index, item in enumerate(items):
+        post = _read_post(item, index, single, path, config, problems)
+        if post is not None:
+            posts.append(post)
+    return posts, problems, True
+
+
+def _read_post(raw: Any, index: int, single: bool, path: Path, config: Config,
+               problems: list[Problem]) -> Post | None:
+    fname = str(path)
+    if not isinstance(raw, dict):
+        line = getattr(raw, "line", None)
+        problems.append(Problem(fname, line, None, None, "error",
+                                f"post #{index + 1} must be a mapping (key: value), got {type_name(raw)}"))
+        return None
+    lines: dict[str, int] = raw.key_lines if isinstance(raw, LineDict) else {}
+    line = getattr(raw, "line", None)
+
+    raw_id = raw.get("id")
+    if raw_id is None:
+        post_id = path.stem if single else None
+        if post_id is None:
+            problems.append(Problem(fname, line, None, None, "error",
+                                    f"post #{index + 1} needs an 'id' (required when a file holds several posts)"))
+            post_id = f"{path.stem}#{index + 1}"
+        elif not _ID.match(post_id):
+            problems.append(Problem(fname, line, post_id, None, "error",
+                                    f"file name '{path.stem}' is not a valid post id; add an explicit 'id'"))
+    elif not isinstance(raw_id, str) or not _ID.match(raw_id):
+        problems.append(Problem(fname, lines.get("id", line), None, None, "error",
+                                f"id {short_repr(raw_id)} must be letters, digits, '.', '_' or '-' (max 128)"))
+        post_id = f"{path.stem}#{index + 1}"
+    else:
+        post_id = raw_id
+
+    def err(key: str | None, message: str, severity: str = "error") -> None:
+        problems.append(Problem(fname, lines.get(key, line) if key else line, post_id, None, severity, message))
+
+    for key, dline in getattr(raw, "dupes", None) or ():
+        problems.append(Problem(fname, dline, post_id, None, "error", f"key '{key}' appears twice"))
+    for key in raw:
+        if key not in POST_KEYS:
+            err(key, f"unknown key '{key}'{suggest(key, POST_KEYS)}")
+
+    tz = config.timezone
+    title = _opt_str(raw, "title", err)
+    topic = _opt_str(raw, "topic", err)
+    status = raw.get("status", "draft")
+    if status not in STATUSES:
+        err("status", f"status must be one of {', '.join(STATUSES)}, got {short_repr(status)}")
+        status = "draft"
+
+    publish_at = None
+    if raw.get("publish_at") is not None:
+        try:
+            publish_at = parse_datetime(raw["publish_at"], tz, field="publish_at")
+        except ValueError as exc:
+            err("publish_at", str(exc))
+    elif status == "approved":
+        err("publish_at" if "publish_at" in raw else None, "an approved post needs publish_at")
+
+    repeat = raw.get("repeat")
+    if repeat is not None:
+        if not isinstance(repeat, str):
+            err("repeat", f"repeat must be a cron expression in quotes, e.g. \"0 9 * * FRI\", got {type_name(repeat)}")
+            repeat = None
+        else:
+            from spi_campaign.recurrence import check_cron
+
+            try:
+                check_cron(repeat, tz)
+            except ValueError as exc:
+                err("repeat", str(exc))
+                repeat = None
+
+    until = None
+    if raw.get("until") is not None:
+        try:
+            until = parse_datetime(raw["until"], tz, field="until", allow_date=True, end_of_day=True)
+        except ValueError as exc:
+            err("until", str(exc))
+        else:
+            if raw.get("repeat") is None:
+                err("until", "until only applies to a repeating post (add repeat)", "warning")
+            elif publish_at is not None and until < publish_at:
+                err("until", "until is before publish_at: the post would never be published")
+
+    accounts: tuple[str, ...] = ()
+    acc = raw.get("accounts")
+    if isinstance(acc, str):
+        acc = [acc]
+    if acc is None:
+        if status == "approved":
+            err(None, "an approved post needs accounts: [account, ...]")
+    elif not isinstance(acc, list) or not all(isinstance(a, str) for a in acc):
+        err("accounts", "accounts must be a list of account names from config.yaml")
+    else:
+        if len(set(acc)) != len(acc):
+            err("accounts", "an account is listed twice", "warning")
+        accounts = tuple(dict.fromkeys(acc))
+
+    base_dir = path.parent
+    content_values = _read_content(raw, lines, base_dir, err, "", top=True)
+    text = content_values.get("text")
+    if text is None:
+        if "text" not in raw:
+            err(None, "post needs 'text'")
+        text = ""
+    content = Content(
+        text=text,
+        link=content_values.get("link"),
+        hashtags=tuple(content_values.get("hashtags", ())),
+        media=tuple(content_values.get("media", ())),
+        thread=tuple(content_values.get("thread", ())),
+    )
+
+    variants: dict[str, dict[str, Any]] = {}
+    variant_lines: dict[str, int] = {}
+    raw_variants = raw.get("variants")
+    if raw_variants is not None:
+        if not isinstance(raw_variants, dict):
+            err("variants", f"variants must be a mapping of platform or account name to overrides, got {type_name(raw_variants)}")
+        else:
+            vlines = raw_variants.key_lines if isinstance(raw_variants, LineDict) else {}
+            for vkey, over in raw_variants.items():
+                vline = vlines.get(vkey, lines.get("variants", line))
+
+                def verr(key, message, severity="error", _vkey=vkey, _over=over, _vline=vline):
+                    olines = _over.key_lines if isinstance(_over, LineDict) else {}
+                    problems.append(Problem(fname, olines.get(key, _vline) if key else _vline, post_id,
+                                            None, severity, message))
+
+                if not isinstance(vkey, str):
+                    verr(None, f"variant key {short_repr(vkey)} must be a platform or account name")
+                    continue
+                known = set(config.accounts) | {a.platform for a in config.accounts.values()} | _platforms()
+                if vkey not in known:
+                    verr(None, f"variant '{vkey}' is neither a platform nor an account in config.yaml"
+                               f"{suggest(vkey, known)}")
+                if not isinstance(over, dict):
+                    verr(None, f"variant '{vkey}' must be a mapping of {', '.join(CONTENT_KEYS)}, got {type_name(over)}")
+                    continue
+                olines = over.key_lines if isinstance(over, LineDict) else {}
+                variants[vkey] = _read_content(over, olines, base_dir, verr, f"variants.{vkey}.", top=False)
+                for k in over:
+                    variant_lines[f"variants.{vkey}.{k}"] = olines.get(k, vline)
+
+    return Post(id=post_id, title=title, topic=topic, status=status, publish_at=publish_at, repeat=repeat,
+                until=until, accounts=accounts, content=content, variants=variants, file=path, line=line,
+                key_lines={**lines, **variant_lines})
+
+
+_PLATFORMS: set[str] | None = None
+
+
+def _platforms() -> set[str]:
+    global _PLATFORMS
+    if _PLATFORMS is None:
+        from spi_campaign.adapters import registry
+
+        _PLATFORMS = set(registry.available())
+    return _PLATFORMS
+
+
+def _opt_str(raw: dict, key: str, err: Callable) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        err(key, f"{key} must be text, got {type_name(value)}")
+        return None
+    return value
+
+
+def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix: str, *, top: bool) -> dict[str, Any]:
+    """Type-check text/link/hashtags/media/thread of a post or of a variant.
+    Returns only the keys present and valid."""
+    out: dict[str, Any] = {}
+    if not top:
+        for key in raw:
+            if key not in CONTENT_KEYS:
+                err(key, f"unknown key '{prefix}{key}' (a variant may set {', '.join(CONTENT_KEYS)})"
+                         f"{suggest(key, CONTENT_KEYS)}")
+    if "text" in raw:
+        text = raw["text"]
+        if not isinstance(text, str):
+            err("text", f"{prefix}text must be text, got {type_name(text)}")
+        else:
+            # Published exactly as written; the only change is dropping the final
+            # newline a YAML block scalar (`text: |`) adds.
+            if text.endswith("\n"):
+                text = text[:-1]
+            if not text.strip():
+                err("text", f"{prefix}text is empty")
+            out["text"] = text
+    if "link" in raw and raw["link"] is not None:
+        link = raw["link"]
+        if not isinstance(link, str) or not _URL.match(link.strip()):
+            err("link", f"{prefix}link must be an http(s) URL, got {short_repr(link)}")
+        else:
+            out["link"] = link.strip()
+    if "hashtags" in raw and raw["hashtags"] is not None:
+        tags = raw["hashtags"]
+        if isinstance(tags, str):
+            tags = tags.split()
+        if not isinstance(tags, list):
+            err("hashtags", f"{prefix}hashtags must be a list such as [TolakGratifikasi, SPI2026], got {type_name(tags)}")
+        else:
+            clean = []
+            for tag in tags:
+                m = _HASHTAG.match(tag) if isinstance(tag, str) else None
+                if m is None or m.group(1).isdigit():
+                    err("hashtags", f"{prefix}hashtag {short_repr(tag)} must be one word of letters, digits or _ "
+                                    f"(not only digits), without spaces")
+                    continue
+                clean.append(m.group(1))
+            out["hashtags"] = tuple(clean)
+    if "media" in raw and raw["media"] is not None:
+        media = raw["media"]
+        if isinstance(media, dict):
+            media = [media]
+        if not isinstance(media, list):
+            err("media", f"{prefix}media must be a list of {{path, alt}} items, got {type_name(media)}")
+        else:
+            items = []
+            for i, item in enumerate(media):
+                m = _read_media(item, i, base_dir, lines.get("media"), err, prefix)
+                if m is not None:
+                    items.append(m)
+            out["media"] = tuple(items)
+    if "thread" in raw and raw["thread"] is not None:
+        thread = raw["thread"]
+        if not isinstance(thread, list) or not all(isinstance(t, str) for t in thread):
+            err("thread", f"{prefix}thread must be a list of texts, one per part")
+        elif len(thread) < 2:
+            err("thread", f"{prefix}thread needs at least 2 parts (use text for a single post)")
+        else:
+            parts = tuple(t[:-1] if t.endswith("\n") else t for t in thread)
+            for i, part in enumerate(parts):
+                if not part.strip():
+                    err("thread", f"{prefix}thread part {i + 1} is empty")
+            out["thread"] = parts
+    return out
+
+
+def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Callable, prefix: str) -> Media | None:
+    if isinstance(item, str):
+        item = {"path": item}
+    if not isinstance(item, dict):
+        err("media", f"{prefix}media item {index + 1} must be a mapping with path or url, got {type_name(item)}")
+        return None
+    item_line = getattr(item, "line", line)
+    ok = True
+    for key in item:
+        if key not in MEDIA_KEYS:
+            err("media", f"{prefix}media item {index + 1}: unknown key '{key}'{suggest(key, MEDIA_KEYS)}")
+            ok = False
+    path, url, alt = item.get("path"), item.get("url"), item.get("alt")
+    if path is None and url is None:
+        err("media", f"{prefix}media item {index + 1} needs 'path' (a file) or 'url'")
+        return None
+    if path is not None and not isinstance(path, str):
+        err("media", f"{prefix}media item {index + 1}: path must be text")
+        ok = False
+    if url is not None and (not isinstance(url, str) or not _URL.match(url.strip())):
+        err("media", f"{prefix}media item {index + 1}: url must be an http(s) URL, got {short_repr(url)}")
+        ok = False
+    if alt is not None and not isinstance(alt, str):
+        err("media", f"{prefix}media item {index + 1}: alt must be text")
+        ok = False
+    if not ok:
+        return None
+    resolved = (base_dir / path).resolve() if path else None
+    return Media(path=resolved, url=url.strip() if url else None, alt=alt.strip() if alt else None, line=item_line)
+
+
+def next_publish(post: Post, now: datetime, tz) -> datetime | None:
+    """The next occurrence at or after ``now``; for a one-off post its
+    ``publish_at`` even when past (lists show it); None when there is none.
+    ``tz`` is the campaign timezone, in which ``repeat`` is evaluated."""
+    if post.publish_at is None:
+        return None
+    if not post.repeat:
+        return post.publish_at
+    from spi_campaign.recurrence import next_after
+
+    return next_after(post.repeat, tz, post.publish_at, now, post.until)
