@@ -98,30 +98,32 @@ def read_post_file(path: Path, config: Config) -> tuple[list[Post], list[Problem
     except YamlProblem as exc:
         return [], [Problem(fname, exc.line, None, None, "error", exc.message)], False
     items: list[Any] = []
+    item_lines: list[int | None] = []
     for doc in docs:
         if doc is None:
             continue
         if isinstance(doc, list):
             items.extend(doc)
+            item_lines.extend(getattr(doc, "item_lines", [None] * len(doc)))
         else:
             items.append(doc)
+            item_lines.append(getattr(doc, "line", 1))
     if not items:
         return [], [Problem(fname, 1, None, None, "warning", "file holds no posts (empty)")], True
     single = len(items) == 1
     posts: list[Post] = []
     problems: list[Problem] = []
     for index, item in enumerate(items):
-        post = _read_post(item, index, single, path, config, problems)
+        post = _read_post(item, index, item_lines[index], single, path, config, problems)
         if post is not None:
             posts.append(post)
     return posts, problems, True
 
 
-def _read_post(raw: Any, index: int, single: bool, path: Path, config: Config,
+def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path, config: Config,
                problems: list[Problem]) -> Post | None:
     fname = str(path)
     if not isinstance(raw, dict):
-        line = getattr(raw, "line", None)
         problems.append(Problem(fname, line, None, None, "error",
                                 f"post #{index + 1} must be a mapping (key: value), got {type_name(raw)}"))
         return None
@@ -145,8 +147,9 @@ def _read_post(raw: Any, index: int, single: bool, path: Path, config: Config,
     else:
         post_id = raw_id
 
-    def err(key: str | None, message: str, severity: str = "error") -> None:
-        problems.append(Problem(fname, lines.get(key, line) if key else line, post_id, None, severity, message))
+    def err(key: str | None, message: str, severity: str = "error", at: int | None = None) -> None:
+        where = at or (lines.get(key, line) if key else line)
+        problems.append(Problem(fname, where, post_id, None, severity, message))
 
     for key, dline in getattr(raw, "dupes", None) or ():
         problems.append(Problem(fname, dline, post_id, None, "error", f"key '{key}' appears twice"))
@@ -237,10 +240,10 @@ def _read_post(raw: Any, index: int, single: bool, path: Path, config: Config,
             for vkey, over in raw_variants.items():
                 vline = vlines.get(vkey, lines.get("variants", line))
 
-                def verr(key, message, severity="error", _vkey=vkey, _over=over, _vline=vline):
+                def verr(key, message, severity="error", at=None, _over=over, _vline=vline):
                     olines = _over.key_lines if isinstance(_over, LineDict) else {}
-                    problems.append(Problem(fname, olines.get(key, _vline) if key else _vline, post_id,
-                                            None, severity, message))
+                    where = at or (olines.get(key, _vline) if key else _vline)
+                    problems.append(Problem(fname, where, post_id, None, severity, message))
 
                 if not isinstance(vkey, str):
                     verr(None, f"variant key {short_repr(vkey)} must be a platform or account name")
@@ -337,8 +340,9 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
             err("media", f"{prefix}media must be a list of {{path, alt}} items, got {type_name(media)}")
         else:
             items = []
+            item_lines = getattr(media, "item_lines", None) or [lines.get("media")] * len(media)
             for i, item in enumerate(media):
-                m = _read_media(item, i, base_dir, lines.get("media"), err, prefix)
+                m = _read_media(item, i, base_dir, item_lines[i], err, prefix)
                 if m is not None:
                     items.append(m)
             out["media"] = tuple(items)
@@ -361,26 +365,28 @@ def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Ca
     if isinstance(item, str):
         item = {"path": item}
     if not isinstance(item, dict):
-        err("media", f"{prefix}media item {index + 1} must be a mapping with path or url, got {type_name(item)}")
+        err("media", f"{prefix}media item {index + 1} must be a mapping with path or url, got {type_name(item)}",
+            at=line)
         return None
     item_line = getattr(item, "line", line)
     ok = True
     for key in item:
         if key not in MEDIA_KEYS:
-            err("media", f"{prefix}media item {index + 1}: unknown key '{key}'{suggest(key, MEDIA_KEYS)}")
+            err("media", f"{prefix}media item {index + 1}: unknown key '{key}'{suggest(key, MEDIA_KEYS)}", at=item_line)
             ok = False
     path, url, alt = item.get("path"), item.get("url"), item.get("alt")
     if path is None and url is None:
-        err("media", f"{prefix}media item {index + 1} needs 'path' (a file) or 'url'")
+        err("media", f"{prefix}media item {index + 1} needs 'path' (a file) or 'url'", at=item_line)
         return None
     if path is not None and not isinstance(path, str):
-        err("media", f"{prefix}media item {index + 1}: path must be text")
+        err("media", f"{prefix}media item {index + 1}: path must be text", at=item_line)
         ok = False
     if url is not None and (not isinstance(url, str) or not _URL.match(url.strip())):
-        err("media", f"{prefix}media item {index + 1}: url must be an http(s) URL, got {short_repr(url)}")
+        err("media", f"{prefix}media item {index + 1}: url must be an http(s) URL, got {short_repr(url)}",
+            at=item_line)
         ok = False
     if alt is not None and not isinstance(alt, str):
-        err("media", f"{prefix}media item {index + 1}: alt must be text")
+        err("media", f"{prefix}media item {index + 1}: alt must be text", at=item_line)
         ok = False
     if not ok:
         return None

@@ -36,6 +36,12 @@ class LineDict(dict):
     __slots__ = ("line", "key_lines", "dupes")
 
 
+class LineList(list):
+    """A sequence from YAML with ``line`` and ``item_lines`` (one per item)."""
+
+    __slots__ = ("line", "item_lines")
+
+
 class YamlProblem(Exception):
     def __init__(self, line: int | None, message: str):
         super().__init__(message)
@@ -71,7 +77,15 @@ def _construct_map(loader: _Loader, node: MappingNode):
                 if data.dupes is None:
                     data.dupes = []
                 data.dupes.append((key, k_node.start_mark.line + 1))
-            key_lines[key] = v_node.start_mark.line + 1
+            key_lines[key] = k_node.start_mark.line + 1
+
+
+def _construct_seq(loader: _Loader, node):
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    data.item_lines = [child.start_mark.line + 1 for child in node.value]
+    yield data
+    data.extend(loader.construct_sequence(node))
 
 
 def _flatten_mapping(loader: _Loader, node: MappingNode) -> None:
@@ -81,6 +95,7 @@ def _flatten_mapping(loader: _Loader, node: MappingNode) -> None:
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _Loader.flatten_mapping = _flatten_mapping  # type: ignore[method-assign]
 
 
@@ -95,6 +110,7 @@ def decode(data: bytes) -> str:
 
 def load_text(text: str) -> list[Any]:
     """Every document of a YAML stream. Raises YamlProblem."""
+    import yaml.reader  # noqa: F401  (ReaderError)
     try:
         return list(yaml.load_all(text, Loader=_Loader))
     except YamlProblem:
@@ -108,6 +124,10 @@ def load_text(text: str) -> list[Any]:
             tag = (m.group(1) if m else "?").replace("tag:yaml.org,2002:", "!!")
             raise YamlProblem(line, f"YAML tag {tag} is not allowed (only plain YAML is read)") from None
         raise YamlProblem(line, f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character or 0)
+        raise YamlProblem(line, f"YAML syntax error: control character 0x{ord(char):02x} is not allowed") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(None, f"YAML error: {str(exc).splitlines()[0] if str(exc) else 'invalid YAML'}") from None
     except RecursionError:

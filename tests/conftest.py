@@ -1,0 +1,85 @@
+"""Shared fixtures. The autouse fixture points every path at ``tmp_path``:
+tests run in an empty temporary folder, with no SPI_* variables inherited
+from the developer's shell, so nothing reads or writes the real campaign."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("SPI_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    yield
+
+
+class CampaignDir:
+    """A campaign folder in tmp_path: ``config.yaml`` + ``posts/``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.posts = root / "posts"
+        self.posts.mkdir(parents=True, exist_ok=True)
+        self.config = root / "config.yaml"
+
+    def write_config(self, text: str | None = None, **accounts_extra) -> Path:
+        if text is None:
+            text = """\
+                timezone: Asia/Makassar
+                posts_dir: posts
+                state: .spi/state.db
+                accounts:
+                  arsip:
+                    platform: file
+                    path: outbox/arsip.jsonl
+                  kominfo-fb:
+                    platform: file
+                    path: outbox/fb.jsonl
+                """
+        self.config.write_text(textwrap.dedent(text), encoding="utf-8")
+        return self.config
+
+    def post(self, name: str, text: str) -> Path:
+        path = self.posts / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    def raw(self, name: str, data: bytes) -> Path:
+        path = self.posts / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+
+@pytest.fixture
+def camp(tmp_path) -> CampaignDir:
+    c = CampaignDir(tmp_path)
+    c.write_config()
+    return c
+
+
+@pytest.fixture
+def run_cli(camp):
+    """Invoke ``spi --config <camp>/config.yaml ARGS`` with CliRunner."""
+    from click.testing import CliRunner
+
+    from spi_campaign.cli import cli
+
+    def run(*args, input=None, env=None, config=True):
+        runner = CliRunner()
+        full = (["--config", str(camp.config)] if config else []) + list(args)
+        return runner.invoke(cli, full, input=input, env=env, catch_exceptions=False)
+
+    return run
