@@ -1,0 +1,39 @@
+"""`spi init`."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from spi_campaign.cli import cli
+
+
+def test_init_creates_a_working_campaign(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["init", "kampanye"])
+    assert result.exit_code == 0, result.output
+    assert "created: kampanye/config.yaml" in result.output
+    cfg = tmp_path / "kampanye" / "config.yaml"
+    assert cfg.exists() and (tmp_path / "kampanye" / "posts" / "contoh-tolak-gratifikasi.yaml").exists()
+    check = runner.invoke(cli, ["--config", str(cfg), "post", "validate", "--format", "json"])
+    assert check.exit_code == 0, check.output
+    data = json.loads(check.output)
+    assert (data["posts"], data["errors"], data["warnings"]) == (1, 0, 0)
+    preview = json.loads(runner.invoke(cli, ["--config", str(cfg), "post", "preview", "--format", "json"]).output)
+    assert preview[0]["account"] == "arsip" and "30 hari kerja" in preview[0]["text"]
+
+
+def test_init_never_overwrites(tmp_path):
+    (tmp_path / "config.yaml").write_text("# mine\n")
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 0
+    assert "exists, left as is: config.yaml" in result.output
+    assert (tmp_path / "config.yaml").read_text() == "# mine\n"
+    assert "created: posts/contoh-tolak-gratifikasi.yaml" in result.output
+
+
+def test_init_on_a_file_is_an_error(tmp_path):
+    (tmp_path / "f").write_text("x")
+    result = CliRunner().invoke(cli, ["init", "f"])
+    assert result.exit_code == 2      # click: DIRECTORY must not be a file
