@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 from spi_campaign.errors import LedgerError
 
@@ -194,13 +194,15 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def claim_next(self, account: str, owner: Owner, now: datetime, *, lease_until: datetime,
-                   miss_cutoff: datetime | None, cap: DayCap | None = None) -> Claim:
+                   miss_cutoff: datetime | None, cap: DayCap | None = None,
+                   due_by: datetime | None = None) -> Claim:
         """Atomically take the first due, unheld ``pending`` row of ``account``
         (in due order) and mark it ``publishing`` with a fresh claim token,
         ``attempts + 1``. A row never attempted whose occurrence is older than
         ``miss_cutoff`` is not taken (the next sync marks it missed). If
         ``cap`` is reached, every due row of the account is deferred to
-        ``cap.end`` instead and nothing is claimed."""
+        ``cap.end`` instead and nothing is claimed. ``due_by`` (default ``now``):
+        only rows due at or before it are taken."""
 
     @abc.abstractmethod
     def claim(self, key: Key, owner: Owner, now: datetime, *, lease_until: datetime,
@@ -212,8 +214,8 @@ class Ledger(abc.ABC):
         """Extend the lease of rows we are publishing."""
 
     @abc.abstractmethod
-    def next_due(self) -> datetime | None:
-        """The earliest time a pending, unheld row becomes due."""
+    def next_due(self, after: datetime | None = None) -> datetime | None:
+        """The earliest time a pending, unheld row becomes due (after ``after``)."""
 
     @abc.abstractmethod
     def due_accounts(self, now: datetime) -> set[str]:
@@ -452,9 +454,10 @@ class SqliteLedger(Ledger):
                           (key[0], key[1], ts(key[2])))
         return _from_db(rows[0]) if rows else None
 
-    def next_due(self) -> datetime | None:
+    def next_due(self, after: datetime | None = None) -> datetime | None:
         rows = self._read("SELECT MIN(COALESCE(next_attempt, occurrence)) FROM publications "
-                          "WHERE state = 'pending' AND hold IS NULL")
+                          "WHERE state = 'pending' AND hold IS NULL AND COALESCE(next_attempt, occurrence) > ?",
+                          (ts(after) if after else "",))
         return parse_ts(rows[0][0]) if rows and rows[0][0] else None
 
     def due_accounts(self, now: datetime) -> set[str]:
@@ -522,14 +525,16 @@ class SqliteLedger(Ledger):
                 "checked_at": None}
 
     def claim_next(self, account: str, owner: Owner, now: datetime, *, lease_until: datetime,
-                   miss_cutoff: datetime | None, cap: DayCap | None = None) -> Claim:
+                   miss_cutoff: datetime | None, cap: DayCap | None = None,
+                   due_by: datetime | None = None) -> Claim:
         n = ts(now)
+        due = ts(due_by or now)
         cutoff = ts(miss_cutoff) if miss_cutoff is not None else ""
         with self._tx() as c:
             row = c.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM publications WHERE account = ? AND {_DUE} AND {_NOT_MISSED} "
                 "ORDER BY COALESCE(next_attempt, occurrence), occurrence, post LIMIT 1",
-                (account, n, cutoff)).fetchone()
+                (account, due, cutoff)).fetchone()
             if row is None:
                 return Claim(None)
             pub = _from_db(row)
@@ -542,7 +547,7 @@ class SqliteLedger(Ledger):
                 if used >= cap.limit:
                     due = [_from_db(r) for r in c.execute(
                         f"SELECT {', '.join(_COLUMNS)} FROM publications WHERE account = ? AND {_DUE} "
-                        f"AND {_NOT_MISSED}", (account, n, cutoff)).fetchall()]
+                        f"AND {_NOT_MISSED}", (account, due, cutoff)).fetchall()]
                     detail = f"max_per_day {cap.limit} reached; deferred to the next day"
                     for d in due:
                         self._apply(c, Change(d.key, ("pending",), {"next_attempt": cap.end}, detail=detail), n)
@@ -616,7 +621,3 @@ def claimer_dead(row: Publication, now: datetime, my_tokens: Iterable[str] = (),
         return not pid_alive(row.claimer_pid)
     return False
 
-
-def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

@@ -53,12 +53,13 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
     (limits, media, unknown accounts). ``now`` is for the time-based warnings.
     """
     files = find_post_files(config.posts_dir)
-    seen = {f.resolve() for f in files}
-    for extra in extra_files:
-        p = Path(extra)
-        if p.resolve() not in seen:
-            files.append(p)
-            seen.add(p.resolve())
+    if extra_files:
+        seen = {f.resolve() for f in files}
+        for extra in extra_files:
+            p = Path(extra)
+            if p.resolve() not in seen:
+                files.append(p)
+                seen.add(p.resolve())
     problems: list[Problem] = []
     posts: list[Post] = []
     broken: set[Path] = set()
