@@ -621,3 +621,8 @@ def claimer_dead(row: Publication, now: datetime, my_tokens: Iterable[str] = (),
         return not pid_alive(row.claimer_pid)
     return False
 
+
+
+def open_ledger(path: Path | str, *, dry_run: bool = False) -> SqliteLedger:
+    """The ledger at ``path``; with ``dry_run`` an in-memory copy of it."""
+    return SqliteLedger.snapshot(path) if dry_run else SqliteLedger.open(path)

@@ -34,16 +34,28 @@ exact length because:
 * A URL segment costs 23 <= 23 + the weight of its own code points, so the
   bound holds as long as it adds 23 at least once per URL entity.  Every URL
   twitter-text recognises (with or without protocol, t.co, IDN, punycode)
-  contains an ASCII ``.`` immediately followed by the first character of a
+  contains an ASCII ``.`` immediately followed by the first character of its
   TLD (``valid_domain`` / ``valid_ascii_domain`` end in ``\\.`` followed by a
-  gTLD, ccTLD or ``xn--`` punycode TLD), and the library does not extract
-  anything at all from a text without an ASCII ``.``.  Every TLD in its
-  lists, and every case-insensitive variant of a TLD's first character,
-  satisfies ``str.isalpha``.  Distinct URL entities own distinct dots, so
-  counting "dot followed by an alphabetic character" counts at least as many
-  positions as there are URLs.  The library does not accept the full-width or
-  ideographic dots U+FF0E, U+3002, U+FF61 as separators; the bound counts
-  them anyway, as a safety margin that costs nothing for Latin-script posts.
+  gTLD, ccTLD or ``xn--`` punycode TLD); call it the URL's TLD dot.  The
+  library extracts nothing from a text without an ASCII ``.``, and every TLD
+  it knows (and every case-insensitive variant of a TLD's first character)
+  satisfies ``str.isalpha``.  So every URL owns a distinct "dot followed by an
+  alphabetic character".
+* Dots are not counted one by one but per *run*: a maximal run of
+  ``[A-Za-z0-9./-]`` characters (so ``https://kpk.go.id/x`` costs 23 once,
+  not once per dot).  Two URLs cannot have their TLD dots in the same run:
+  a URL with protocol has a ``:`` (not in the run alphabet) before its TLD
+  dot; a URL without protocol must not be preceded by a letter, digit, ``-``,
+  ``_``, ``.`` or ``/``; a URL whose domain is followed by ``/`` swallows the
+  rest of the run as its path (only trailing dots can be left over); a TLD
+  cannot be followed by a letter, digit or ``-``; and two ASCII domains
+  inside one domain match with only ``[A-Za-z0-9.-]`` between them would
+  have been matched as one (the domain regex is greedy).  Hence the number
+  of URLs is <= the number of runs holding a dot followed by a letter.
+* The library does not accept the full-width or ideographic dots U+FF0E,
+  U+3002, U+FF61 as separators; the bound still adds 23 for each one
+  followed by a letter, as a safety margin (it costs nothing for
+  Latin-script posts).
 
 The tests in ``tests/test_textlen_conformance.py`` check all of this against
 the official twitter-text conformance files and with property-based tests.
@@ -67,9 +79,10 @@ _URL_WEIGHT = 23
 _HEAVY = re.compile(
     "[\u00a9\u00ae\u1100-\u1fff\u200e\u200f\u2020-\u2031\u2038-\U0010ffff]"
 )
-# A URL needs an ASCII "." followed by a TLD.  The other dots are not accepted
-# by twitter-text; they are counted only as a safety margin.
-_DOTS = re.compile("[.\uff0e\u3002\uff61]")
+# A URL needs an ASCII "." followed by a TLD; one URL per run of _RUN chars.
+_RUN = re.compile(r"[A-Za-z0-9./-]+")
+# Not accepted by twitter-text as dots; counted only as a safety margin.
+_OTHER_DOTS = re.compile("[\uff0e\u3002\uff61]")
 
 
 class XParse(NamedTuple):
@@ -96,6 +109,25 @@ def x_weighted_length(text: str) -> int:
     return x_parse(text).weighted_length
 
 
+def _url_slots(s: str) -> int:
+    """Upper bound on the number of URLs twitter-text extracts from NFC text ``s``."""
+    slots = 0
+    end = len(s)
+    run_end = -1
+    dot = s.find(".")
+    while dot != -1:
+        if dot >= run_end and dot + 1 < end and s[dot + 1].isalpha():
+            run_end = _RUN.match(s, dot).end()  # at most one URL per run
+            slots += 1
+        dot = s.find(".", dot + 1)
+    if not s.isascii():
+        for match in _OTHER_DOTS.finditer(s):
+            i = match.end()
+            if i < end and s[i].isalpha():
+                slots += 1
+    return slots
+
+
 def _upper_bound(text: str) -> int:
     """Cheap upper bound on ``x_weighted_length(text)``; never imports twitter_text."""
     if not isinstance(text, str):
@@ -104,12 +136,7 @@ def _upper_bound(text: str) -> int:
     bound = len(s)
     if not s.isascii():
         bound += len(_HEAVY.findall(s))
-    end = len(s)
-    for match in _DOTS.finditer(s):
-        i = match.end()
-        if i < end and s[i].isalpha():
-            bound += _URL_WEIGHT
-    return bound
+    return bound + _URL_WEIGHT * _url_slots(s)
 
 
 def x_fits(text: str, limit: int = X_LIMIT) -> bool:

@@ -23,6 +23,7 @@ from spi_campaign.textlen import (
     X_LIMIT,
     XParse,
     _upper_bound,
+    _url_slots,
     x_fits,
     x_parse,
     x_weighted_length,
@@ -164,7 +165,19 @@ def test_extract_urls_every_tld(section, case):
 LIMITS = (0, 1, 23, 140, 280)
 
 
+def _twitter_normalized(text: str) -> str:
+    """The string parse_tweet extracts entities from: NFC, line endings -> \\n."""
+    return re.sub(r"\r\n|\r|\n", "\n", unicodedata.normalize("NFC", text))
+
+
+def _check_url_slots(text: str) -> None:
+    """Lemma behind the bound: no more URLs than URL slots (runs with a dot+letter)."""
+    urls = twitter_text.extract_urls_with_indices(_twitter_normalized(text))
+    assert len(urls) <= _url_slots(unicodedata.normalize("NFC", text)), urls
+
+
 def _check_bound_and_fits(text: str) -> None:
+    _check_url_slots(text)
     exact = x_weighted_length(text)
     assert _upper_bound(text) >= exact
     for limit in (*LIMITS, exact - 1, exact, exact + 1):
@@ -276,6 +289,50 @@ def test_no_url_without_ascii_dot():
         _check_bound_and_fits(text)
 
 
+def test_url_slots_examples():
+    assert _url_slots("no url here. Really.") == 0
+    assert _url_slots("https://kpk.go.id/id/lapor") == 1  # one run, two dots: one slot
+    assert _url_slots("www.example.co.id/a.b/c.d") == 1
+    assert _url_slots("jaga.id, kpk.go.id") == 2
+    assert _url_slots("a.co,b.co") == 2
+    assert _url_slots("a.co:b.co") == 2  # two URLs: ':' must split runs
+    assert _url_slots("a.co.b_c.d.co") == 2  # two URLs: '_' must split runs
+    assert _url_slots("https://a.co/x?y=b.co") == 2  # over-counts, never under-counts
+    assert _url_slots("twitter.\u4e2d\u56fd") == 1
+    assert _url_slots("kpk\uff0ego\uff0eid") == 2  # safety margin only
+
+
+# Tokens that stress the URL grammar: protocols, t.co, punycode, IDN TLDs,
+# separators that are and are not in the run alphabet, Kelvin sign / long s
+# (case-insensitive matches of k / s), directional markers.
+_URL_TOKENS = [
+    "a", "b", "co", "id", "go", "com", ".", ".", "/", "-", "_", ":", "https://", "http://",
+    "xn--p1ai", "t.co/", "\u00e9", "\u4e2d\u56fd", "\u0440\u0444", "?", "=", "&", "@",
+    "#", "$", ",", " ", "(", ")", "\u212a", "\u017f", "\u202a", "www.", "1", "x", "'",
+    "a.co", "kpk.go.id", "b_c", "x.id/", "\uff0e",
+]
+
+
+def test_url_slots_exhaustive_small():
+    """Every string of up to 4 tokens from a URL-grammar alphabet.  (This finds,
+    e.g., that ':' or '_' must not be in the run alphabet: 'a.co:b.co' and
+    'a.co.b_c.d.co' each hold two URLs.)"""
+    import itertools
+
+    tokens = [
+        "a.co", "a", ".", "co", "_", ":", "/", "-", "https://", "t.co/", "xn--p1ai",
+        "\u00e9", "?", "b_c", "@", ",",
+    ]
+    checked = 0
+    for n in range(1, 5):
+        for combo in itertools.product(tokens, repeat=n):
+            text = "".join(combo)
+            if "." in text:
+                _check_url_slots(text)
+                checked += 1
+    assert checked > 30000
+
+
 # ---------------------------------------------------------------------------
 # Property tests
 # ---------------------------------------------------------------------------
@@ -340,6 +397,12 @@ def test_property_fits_mixed_text(text):
     _check_bound_and_fits(text)
 
 
+@settings(max_examples=1000, deadline=None, database=None)
+@given(text=st.lists(st.sampled_from(_URL_TOKENS), max_size=30).map("".join))
+def test_property_url_grammar_text(text):
+    _check_bound_and_fits(text)
+
+
 @_SETTINGS
 @given(text=_mixed_text)
 def test_property_upper_bound_mixed_text(text):
@@ -379,11 +442,25 @@ def test_exact_length_is_cached():
     assert x_parse.cache_info().maxsize == 65536
 
 
+# ~250 characters, one URL on a .go.id domain, three hashtags: a typical post.
+SAMPLE_POST = (
+    "Korupsi merugikan kita semua. Mari menjaga integritas di tempat kerja, sekolah, dan "
+    "keluarga. Laporkan dugaan korupsi lewat kanal resmi KPK di https://kpk.go.id/id/lapor "
+    "dan ajak teman ikut peduli. #AntiKorupsi #BeraniJujur #HariAntiKorupsiSedunia"
+)
+
+
+def test_sample_post_takes_fast_path():
+    assert _upper_bound(SAMPLE_POST) <= X_LIMIT
+    assert x_weighted_length(SAMPLE_POST) <= _upper_bound(SAMPLE_POST)
+
+
 def test_import_does_not_import_twitter_text():
+    """Importing the module, and x_fits on a typical post, never import twitter_text."""
     code = (
         "import sys, spi_campaign.textlen as t\n"
         "assert t._upper_bound('Laporkan ke https://kpk.go.id') > 0\n"
-        "assert t.x_fits('short text')\n"
+        f"assert t.x_fits({SAMPLE_POST!r})\n"
         "print('twitter_text' in sys.modules)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))

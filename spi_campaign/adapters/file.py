@@ -24,6 +24,16 @@ from spi_campaign.models import Rendered
 from spi_campaign.timeutil import iso, now_utc
 
 
+def _occ(dt, tz=None) -> str | None:
+    """The occurrence with offset, to the second, or to the microsecond when
+    it has one: ``reconcile`` compares it exactly, so it must not be rounded."""
+    if dt is None:
+        return None
+    if dt.microsecond:
+        return (dt.astimezone(tz) if tz is not None else dt).isoformat(timespec="microseconds")
+    return iso(dt, tz)
+
+
 class FileAdapter(Adapter):
     platform = "file"
     label = "File (JSON lines)"
@@ -44,7 +54,7 @@ class FileAdapter(Adapter):
         record = {
             "post": post.post_id,
             "account": post.account,
-            "occurrence": iso(post.occurrence, tz),
+            "occurrence": _occ(post.occurrence, tz),
             "published_at": iso(published_at, tz),
             "text": post.text,
             "link": post.link,
@@ -65,7 +75,7 @@ class FileAdapter(Adapter):
             os.fsync(fd)
         finally:
             os.close(fd)
-        remote_id = f"{post.post_id}@{iso(post.occurrence)}"
+        remote_id = f"{post.post_id}@{_occ(post.occurrence)}"
         return PublishResult(remote_id=remote_id, url=self.path.resolve().as_uri())
 
     def check(self) -> Identity:
@@ -95,5 +105,5 @@ class FileAdapter(Adapter):
                     continue
                 if occ == pub.occurrence:
                     return ReconcileResult("published", url=self.path.resolve().as_uri(),
-                                           remote_id=f"{pub.post_id}@{iso(pub.occurrence)}")
+                                           remote_id=f"{pub.post_id}@{_occ(pub.occurrence)}")
         return ReconcileResult("not_found")

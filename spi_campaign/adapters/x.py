@@ -98,8 +98,8 @@ class XAdapter(Adapter):
         if missing:
             raise AuthError(f"{self.who}: environment variable{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set "
-                            f"(X needs the four OAuth 1.0a user credentials: "
-                            f"{', '.join(self.env_names(self.account))})")
+                            f"(X needs all four OAuth 1.0a user credentials: API key and secret, "
+                            f"access token and secret)")
         return [self.secret(f) for f in self.credentials]
 
     def _client(self):

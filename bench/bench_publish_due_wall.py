@@ -1,0 +1,57 @@
+"""Wall time of ``spi post publish-due`` for 100 due posts across 10
+accounts, against an adapter taking 200 ms per call (the ``flaky`` test
+adapter, found through its entry point in tests/plugins). The per-account
+serial bound is 10 posts x 0.2 s = 2 s; a serial loop would take 20 s.
+
+    .venv/bin/python bench/bench_publish_due_wall.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SPI, campaign, env, now  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", type=int, default=10)
+    ap.add_argument("--posts", type=int, default=100)
+    ap.add_argument("--delay-ms", type=int, default=200)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        accounts = {f"a{i}": {"platform": "flaky", "path": f"outbox/a{i}.jsonl"} for i in range(args.accounts)}
+        due = now().replace(microsecond=0) - timedelta(minutes=5)
+        posts = [(f"p{i:03d}", due + timedelta(seconds=i), [f"a{i % args.accounts}"]) for i in range(args.posts)]
+        campaign(root, accounts, posts)
+        (root / "outbox").mkdir()
+        for a in accounts:
+            (root / "outbox" / f"{a}.jsonl.control.json").write_text(json.dumps({"delay_ms": args.delay_ms}))
+        # startup baseline: the same command with nothing due (second run)
+        t = time.monotonic()
+        r = subprocess.run([SPI, "post", "publish-due"], cwd=root, env=env(), capture_output=True, text=True)
+        wall = time.monotonic() - t
+        published = sum(len((root / "outbox" / f"{a}.jsonl").read_text().splitlines()) for a in accounts)
+        t = time.monotonic()
+        subprocess.run([SPI, "post", "publish-due"], cwd=root, env=env(), capture_output=True, text=True)
+        idle = time.monotonic() - t
+    bound = (args.posts / args.accounts) * args.delay_ms / 1000
+    print(f"publish-due: {published} posts across {args.accounts} accounts at {args.delay_ms} ms/call: "
+          f"{wall:.2f} s wall (exit {r.returncode})")
+    print(f"per-account serial bound {bound:.1f} s; serial loop {args.posts * args.delay_ms / 1000:.0f} s; "
+          f"publish-due with nothing due (process start-up + load + sync): {idle:.2f} s")
+    print(f"ratio wall/bound: {wall / bound:.2f}x (target <= 1.3x: {'OK' if wall / bound <= 1.3 else 'MISSED'}); "
+          f"excluding start-up: {(wall - idle) / bound:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""``spi post publish-due | schedule | publish | status | retry | resolve``.
+
+Thin: parse options, call ``engine`` / ``scheduler``, print with
+``render_publish``. Core modules are imported inside the commands so that
+``spi --help`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import click
+
+from spi_campaign.cli.post import post
+
+STATE_CHOICES = ("pending", "publishing", "published", "failed", "unknown", "missed", "skipped")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _engine(app, console, *, dry_run: bool = False, catch_up=None):
+    from spi_campaign import render_publish as rp
+    from spi_campaign.engine import Engine
+    from spi_campaign.ledger import open_ledger
+
+    cfg = app.config()
+    tz = cfg.timezone
+    ledger = open_ledger(cfg.state, dry_run=dry_run)
+    return Engine(cfg, ledger, dry_run=dry_run, catch_up=catch_up,
+                  on_outcome=lambda o: rp.outcome_line(console, o, tz),
+                  on_dry_run=lambda r: rp.dry_run_post(console, r, tz))
+
+
+def _close(engine) -> None:
+    try:
+        engine.close()
+    finally:
+        engine.ledger.close()
+
+
+def _duration(value: str | None, name: str):
+    if value is None:
+        return None
+    from spi_campaign.timeutil import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
+@post.command("publish-due")
+@click.option("--dry-run", is_flag=True, help="Show what would be published; write nothing anywhere.")
+@click.option("--catch-up", "catch_up", metavar="DURATION",
+              help="Publish occurrences missed up to this long ago (default: catch_up in config.yaml, e.g. 6h).")
+@click.pass_context
+def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None) -> None:
+    """Publish everything due now, then exit (for cron).
+
+    Syncs the ledger with the post files, publishes every due publication
+    (including those missed within the catch-up window; older ones are
+    reported as missed) and prints a summary. Exit status 1 when anything
+    failed, is unknown, was missed or is held, so cron mails somebody. Any
+    number of these may run at once, and alongside 'spi post schedule'.
+
+    \b
+    Example (crontab, every minute):
+        * * * * * cd /srv/kampanye && .venv/bin/spi post publish-due >> /var/log/spi.log 2>&1
+    """
+    from spi_campaign import render_publish as rp
+
+    app = ctx.obj
+    cu = _duration(catch_up, "--catch-up")
+    console = _console()
+    campaign = app.campaign()
+    tz = campaign.config.timezone
+    engine = _engine(app, console, dry_run=dry_run, catch_up=cu)
+    try:
+        rep = engine.publish_due(campaign, on_sync=lambda s: rp.sync_report(console, s, tz))
+    finally:
+        _close(engine)
+    rp.run_summary(console, rep, tz)
+    ctx.exit(rep.exit_code)
+
+
+@post.command("schedule")
+@click.option("--dry-run", is_flag=True, help="Show each publication at its time; write nothing anywhere.")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Reload when post files change (otherwise only on SIGHUP).")
+@click.pass_context
+def schedule(ctx: click.Context, dry_run: bool, watch: bool) -> None:
+    """Run in the foreground and publish each post at its time (for systemd).
+
+    Catches up like publish-due on start, then sleeps until the next
+    publication. Post file changes are picked up within seconds (or on
+    SIGHUP). SIGTERM/SIGINT: the publication in flight finishes, then it
+    exits 0. One log line per publication.
+
+    \b
+    Example:
+        spi post schedule            # systemd: ExecStart=/srv/kampanye/.venv/bin/spi post schedule
+        kill -HUP <pid>              # reload the post files now
+    """
+    from spi_campaign.scheduler import Daemon
+
+    app = ctx.obj
+    daemon = Daemon(app, console=_console(), dry_run=dry_run, watch=watch)
+    ctx.exit(daemon.run())
+
+
+@post.command("publish")
+@click.argument("post_id")
+@click.option("--account", "-a", metavar="NAME", help="Only this account (default: every account of the post).")
+@click.option("--force", is_flag=True, help="Publish again even if already published (asks first).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, yes: bool) -> None:
+    """Publish one post right now, whatever its scheduled time.
+
+    Goes through the ledger like every other publication. A post already
+    published (or whose outcome is unknown) is refused unless --force, which
+    asks for confirmation unless --yes. A recurring post publishes its
+    current occurrence (the latest one not yet published, else the next).
+
+    \b
+    Example:
+        spi post publish apa-itu-gratifikasi --account arsip
+    """
+    from spi_campaign import render_publish as rp
+    from spi_campaign.timeutil import human
+
+    app = ctx.obj
+    console = _console()
+    campaign = app.campaign()
+    tz = campaign.config.timezone
+    engine = _engine(app, console)
+    try:
+        engine.sync(campaign)
+        targets = engine.targets(campaign, post_id, account)
+        busy = [t for t in targets if t.row is not None and t.row.state == "publishing"]
+        if busy:
+            b = busy[0].row
+            raise click.ClickException(f"post '{post_id}' is being published to {b.account} right now "
+                                       f"(by {b.claimer_host} pid {b.claimer_pid}); try again later")
+        done = [t for t in targets if t.row is not None and t.row.state in ("published", "unknown")]
+        if done and not force:
+            lines = "; ".join(f"{t.account.name}: {t.row.state}" + (f" at {t.row.url}" if t.row.url else "")
+                              for t in done)
+            hint = " (or choose another account with --account)" if len(done) < len(targets) else ""
+            raise click.ClickException(f"post '{post_id}' was already published or may be live ({lines}); "
+                                       f"use --force to publish it again{hint}")
+        if done and not yes:
+            for t in done:
+                rp.message(console, f"{t.account.name}: {t.row.state} {human(t.row.published_at or t.row.claimed_at, tz)}"
+                           + (f" {t.row.url}" if t.row.url else ""), "yellow")
+            click.confirm(f"Publish '{post_id}' again to {', '.join(t.account.name for t in done)}? "
+                          "Followers will see it twice", abort=True)
+        outcomes = engine.publish_now(targets, force=force)
+    finally:
+        _close(engine)
+    bad = [o for o in outcomes if o.result in ("failed", "unknown", "refused")]
+    later = [o for o in outcomes if o.result in ("retry", "deferred")]
+    for o in later:
+        rp.message(console, f"{o.account}: not published yet; the next attempt is due {human(o.next_attempt, tz)} "
+                            "(the next publish-due run or the running schedule picks it up)", "yellow")
+    ctx.exit(1 if bad else 0)
+
+
+@post.command("status")
+@click.argument("post_id", required=False)
+@click.option("--state", type=click.Choice(STATE_CHOICES), help="Only publications in this state.")
+@click.option("--account", "-a", metavar="NAME", help="Only this account.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def status(ctx: click.Context, post_id: str | None, state: str | None, account: str | None, fmt: str) -> None:
+    """Show publications from the ledger, newest first.
+
+    JSON: an array of {post, account, occurrence, state, attempts, remote_id,
+    url, error, updated_at, next_attempt}; times ISO-8601 with the campaign
+    offset.
+
+    \b
+    Example:
+        spi post status --state unknown
+        spi post status apa-itu-gratifikasi --format json
+    """
+    from spi_campaign import render_publish as rp
+    from spi_campaign.errors import NotFoundError
+    from spi_campaign.ledger import SqliteLedger
+
+    app = ctx.obj
+    cfg = app.config()
+    if account is not None and account not in cfg.accounts:
+        from spi_campaign.config import suggest
+
+        raise NotFoundError(f"unknown account '{account}'{suggest(account, cfg.accounts)}")
+    rows = []
+    if cfg.state.exists():
+        ledger = SqliteLedger.open(cfg.state)
+        try:
+            rows = ledger.rows(post=post_id, account=account, states=(state,) if state else None)
+        finally:
+            ledger.close()
+    if post_id is not None and not rows:
+        campaign = app.campaign()
+        if campaign.post(post_id) is None:
+            from spi_campaign.config import suggest
+
+            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+    if fmt == "json":
+        click.echo(rp.status_json(rows, cfg.timezone))
+    else:
+        rp.status_table(_console(), rows, cfg.timezone)
+
+
+@post.command("retry")
+@click.argument("post_id", required=False)
+@click.option("--account", "-a", metavar="NAME", help="Only this account.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before retrying publications whose outcome is unknown.")
+@click.pass_context
+def retry(ctx: click.Context, post_id: str | None, account: str | None, yes: bool) -> None:
+    """Put failed or unknown publications back to pending.
+
+    The next publish-due run (or the running schedule) publishes them. An
+    unknown publication may already be live, so this asks first (--yes to
+    skip); check the platform, or use 'spi post resolve'.
+
+    \b
+    Example:
+        spi post retry apa-itu-gratifikasi --account diskominfos-bali-fb
+    """
+    from spi_campaign import render_publish as rp
+    from spi_campaign.config import suggest
+    from spi_campaign.errors import NotFoundError
+
+    app = ctx.obj
+    cfg = app.config()
+    console = _console()
+    tz = cfg.timezone
+    if account is not None and account not in cfg.accounts:
+        raise NotFoundError(f"unknown account '{account}'{suggest(account, cfg.accounts)}")
+    engine = _engine(app, console)
+    try:
+        rows = engine.retry_candidates(post_id, account)
+        if post_id is not None and not rows and not engine.ledger.rows(post=post_id):
+            campaign = app.campaign()
+            if campaign.post(post_id) is None:
+                raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+        if not rows:
+            rp.message(console, "Nothing to retry: no failed or unknown publication"
+                       + (f" of '{post_id}'" if post_id else "") + ".")
+            return
+        unknown = [r for r in rows if r.state == "unknown"]
+        if unknown and not yes:
+            rp.message(console, "These publications may already be live (the outcome is unknown):", "bold magenta")
+            rp.rows_list(console, unknown, tz, "  ")
+            click.confirm("Publish them again if needed? Check the platform first", abort=True)
+        done = engine.retry(rows)
+    finally:
+        _close(engine)
+    rp.rows_list(console, done, tz, "pending again: ")
+    rp.message(console, f"{len(done)} publication(s) back to pending; the next publish-due run "
+                        "(or the running schedule, within a minute) publishes them.")
+
+
+@post.command("resolve")
+@click.argument("post_id")
+@click.option("--account", "-a", metavar="NAME", required=True, help="The account you checked.")
+@click.option("--published", "url", metavar="URL", help="It is live, at this URL.")
+@click.option("--not-published", is_flag=True, help="It is not live: publish it at the next run.")
+@click.option("--occurrence", metavar="TIME", help="Which occurrence, when a recurring post has several to resolve "
+                                                   "(e.g. 2026-12-11 09:00).")
+@click.pass_context
+def resolve(ctx: click.Context, post_id: str, account: str, url: str | None, not_published: bool,
+            occurrence: str | None) -> None:
+    """Record what you checked by hand on the platform.
+
+    For a publication whose outcome is unknown (the process died or the
+    platform did not answer): --published URL marks it published;
+    --not-published puts it back to pending, so the next run publishes it.
+    A failed publication that turns out to be live can be marked --published.
+
+    \b
+    Example:
+        spi post resolve apa-itu-gratifikasi --account diskominfos-bali-x --published https://x.com/diskominfobali/status/1
+        spi post resolve apa-itu-gratifikasi --account diskominfos-bali-x --not-published
+    """
+    from spi_campaign import render_publish as rp
+    from spi_campaign.config import suggest
+    from spi_campaign.errors import NotFoundError
+
+    if (url is None) == (not not_published):
+        raise click.UsageError("give exactly one of --published URL or --not-published")
+    app = ctx.obj
+    cfg = app.config()
+    tz = cfg.timezone
+    if account not in cfg.accounts:
+        raise NotFoundError(f"unknown account '{account}'{suggest(account, cfg.accounts)}")
+    occ = None
+    if occurrence is not None:
+        from spi_campaign.timeutil import parse_datetime
+
+        try:
+            occ = parse_datetime(occurrence, tz, field="--occurrence")
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--occurrence") from None
+    console = _console()
+    engine = _engine(app, console)
+    try:
+        if not engine.ledger.rows(post=post_id):
+            campaign = app.campaign()
+            if campaign.post(post_id) is None:
+                raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+        row = engine.resolve(post_id, account, url=url, published=url is not None, occurrence=occ)
+    finally:
+        _close(engine)
+    rp.message(console, ("recorded as published: " if url else "recorded as not published, pending again: "),
+               "green" if url else "yellow")
+    rp.rows_list(console, [row], tz, "  ")

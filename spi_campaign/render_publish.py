@@ -1,0 +1,224 @@
+"""Terminal output of the publishing commands. Pure: every function takes a
+``rich.console.Console`` and data (tests render into ``StringIO``). User text
+is passed as ``rich.text.Text``, never as markup.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, tzinfo
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from spi_campaign.engine import Outcome, RunReport, SyncReport
+from spi_campaign.ledger import Publication
+from spi_campaign.models import Rendered
+from spi_campaign.timeutil import human, iso
+
+RESULT_STYLES = {"published": "green", "failed": "bold red", "unknown": "bold magenta", "retry": "yellow",
+                 "deferred": "yellow", "released": "yellow", "refused": "yellow", "dry-run": "cyan"}
+STATE_STYLES = {"pending": "white", "publishing": "cyan", "published": "green", "failed": "bold red",
+                "unknown": "bold magenta", "missed": "red", "skipped": "grey50"}
+
+_print_lock = threading.Lock()
+
+
+def _print(console: Console, text: Text) -> None:
+    with _print_lock:
+        console.print(text, soft_wrap=True, highlight=False)
+
+
+def _key(post: str, account: str, occurrence: datetime, tz: tzinfo) -> Text:
+    t = Text()
+    t.append(post, style="cyan")
+    t.append(" -> ")
+    t.append(account, style="cyan")
+    t.append(f" @ {human(occurrence, tz)}")
+    return t
+
+
+def outcome_line(console: Console, o: Outcome, tz: tzinfo) -> None:
+    """One line per publication: time, post, account, result, URL (or error)."""
+    result = "dry-run" if o.dry_run and o.result == "published" else o.result
+    t = Text(f"{iso(o.at, tz)} ")
+    t.append(f"{result:<9}", style=RESULT_STYLES.get(result, ""))
+    t.append(" ")
+    t.append_text(_key(o.post, o.account, o.occurrence, tz))
+    if o.url:
+        t.append(f" {o.url}", style="underline")
+    if o.result in ("retry", "deferred") and o.next_attempt:
+        t.append(f" next attempt {human(o.next_attempt, tz)}", style="yellow")
+    if o.error and o.result != "published":
+        t.append(f" - {o.error}")
+    _print(console, t)
+
+
+def dry_run_post(console: Console, r: Rendered, tz: tzinfo) -> None:
+    """What a dry run would publish, in full."""
+    body = Text(r.text)
+    if r.link:
+        body.append(f"\n[link card] {r.link}", style="underline")
+    for i, part in enumerate(r.thread[1:], start=2):
+        body.append(f"\n--- part {i} ---\n", style="grey50")
+        body.append(part)
+    for m in r.media:
+        body.append(f"\n[image] {m.path or m.url}" + (f" (alt: {m.alt})" if m.alt else ""), style="grey50")
+    title = Text(f"would publish {r.post_id} -> {r.account} ({r.platform}) @ {human(r.occurrence, tz)}")
+    with _print_lock:
+        console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
+
+
+def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
+    """Everything the sync found that a person should know."""
+    for f in s.broken_files:
+        _print(console, Text(f"error: {f} cannot be read; its posts are held (not published, not cancelled) "
+                             "until it is fixed", style="bold red"))
+    for pid in s.invalid_posts:
+        _print(console, Text(f"error: post '{pid}' has errors; its publications are held "
+                             "(run 'spi post validate')", style="bold red"))
+    for r in s.missed:
+        t = Text("missed    ", style="red")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        t.append(f" - {r.error or 'older than the catch-up window'}")
+        _print(console, t)
+    for r, why in s.skipped:
+        t = Text("skipped   ", style="grey50")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        t.append(f" - {why}")
+        _print(console, t)
+    for r in s.revived:
+        t = Text("scheduled ", style="green")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        t.append(" - scheduled again")
+        _print(console, t)
+    for r in s.held_due:
+        t = Text("held      ", style="bold red")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        t.append(f" - due but not published: {r.hold}")
+        _print(console, t)
+    for r in s.edited:
+        t = Text("warning: ", style="yellow")
+        t.append(f"post '{r.post}' was edited after it was published to {r.account} "
+                 f"({human(r.published_at, tz)}); the change is not republished")
+        _print(console, t)
+    for r in s.became_unknown:
+        t = Text("unknown   ", style="bold magenta")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        t.append(f" - {r.error}")
+        _print(console, t)
+    for r, state, url in s.reconciled:
+        t = Text("checked   ", style="green" if state == "published" else "yellow")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        if state == "published":
+            t.append(f" - found on the platform: published {url or ''}".rstrip())
+        else:
+            t.append(" - not found on the platform: will be published again")
+        _print(console, t)
+    for r in s.unknown:
+        t = Text("unknown   ", style="bold magenta")
+        t.append_text(_key(r.post, r.account, r.occurrence, tz))
+        t.append(" - may be live: check the platform, then 'spi post resolve "
+                 f"{r.post} --account {r.account} --published URL' or '--not-published' "
+                 f"(or 'spi post retry {r.post} --account {r.account}')")
+        _print(console, t)
+
+
+def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:
+    """The last lines of publish-due."""
+    counts = {k: rep.count(k) for k in ("published", "retry", "deferred", "failed", "unknown")}
+    t = Text("dry run: " if rep.dry_run else "")
+    t.append(f"{counts['published']} {'would be published' if rep.dry_run else 'published'}",
+             style="green" if counts["published"] else "")
+    for k, style in (("retry", "yellow"), ("deferred", "yellow"), ("failed", "bold red"), ("unknown", "bold magenta")):
+        if counts[k]:
+            t.append(", ")
+            t.append(f"{counts[k]} {'retry scheduled' if k == 'retry' else k}", style=style)
+    s = rep.sync
+    if s.missed:
+        t.append(", ")
+        t.append(f"{len(s.missed)} missed", style="red")
+    if s.skipped:
+        t.append(f", {len(s.skipped)} skipped")
+    if s.held_due:
+        t.append(", ")
+        t.append(f"{len(s.held_due)} held", style="bold red")
+    if s.unknown:
+        t.append(", ")
+        t.append(f"{len(s.unknown)} awaiting a decision (unknown)", style="bold magenta")
+    later = [o for o in rep.outcomes if o.result in ("retry", "deferred") and o.next_attempt]
+    if later:
+        first = min(o.next_attempt for o in later)  # type: ignore[type-var]
+        t.append(f". Next retry due {human(first, tz)}")
+    elif rep.next_due:
+        t.append(f". Next publication due {human(rep.next_due, tz)}")
+    if rep.dry_run:
+        t.append(". Nothing was written.")
+    _print(console, t)
+
+
+def status_rows(rows: Iterable[Publication], tz: tzinfo) -> list[dict[str, Any]]:
+    """The JSON shape of ``status``: times ISO-8601 with the campaign offset."""
+    return [{
+        "post": r.post, "account": r.account, "occurrence": iso(r.occurrence, tz), "state": r.state,
+        "attempts": r.attempts, "remote_id": r.remote_id, "url": r.url, "error": r.error or r.hold,
+        "updated_at": iso(r.updated_at, tz),
+        "next_attempt": iso(r.next_attempt, tz) if r.state == "pending" else None,
+    } for r in rows]
+
+
+def status_json(rows: Iterable[Publication], tz: tzinfo) -> str:
+    return json.dumps(status_rows(rows, tz), ensure_ascii=False, indent=2)
+
+
+def status_table(console: Console, rows: list[Publication], tz: tzinfo) -> None:
+    if not rows:
+        console.print("No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for col in ("occurrence", "post", "account", "state", "att.", "next attempt / URL / error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        detail = Text()
+        if r.state == "pending" and r.next_attempt:
+            detail.append(f"next attempt {human(r.next_attempt, tz)}", style="yellow")
+        if r.url:
+            detail.append(r.url, style="underline")
+        info = r.error or r.hold
+        if info and r.state != "published":
+            if detail:
+                detail.append(" ")
+            detail.append(info)
+        table.add_row(human(r.occurrence, tz), Text(r.post), Text(r.account),
+                      Text(r.state, style=STATE_STYLES.get(r.state, "")), str(r.attempts), detail)
+    console.print(table)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.state] = counts.get(r.state, 0) + 1
+    console.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def publication_brief(r: Publication, tz: tzinfo) -> Text:
+    t = _key(r.post, r.account, r.occurrence, tz)
+    t.append(f" ({r.state}")
+    if r.url:
+        t.append(f", {r.url}")
+    if r.error:
+        t.append(f": {r.error}")
+    t.append(")")
+    return t
+
+
+def rows_list(console: Console, rows: Iterable[Publication], tz: tzinfo, prefix: str = "") -> None:
+    for r in rows:
+        t = Text(prefix)
+        t.append_text(publication_brief(r, tz))
+        _print(console, t)
+
+
+def message(console: Console, text: str, style: str = "") -> None:
+    _print(console, Text(text, style=style))

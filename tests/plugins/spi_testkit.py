@@ -1,0 +1,151 @@
+"""Helpers for the publishing tests: real campaign folders, real ``spi``
+processes, real SQLite ledgers. Imported by tests/test_*.py after putting
+this folder on sys.path (which is also what makes the ``flaky`` entry point
+visible to subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+PLUGINS = Path(__file__).resolve().parent
+ROOT = PLUGINS.parents[1]
+UTC = timezone.utc
+SPI = str(Path(sys.executable).parent / "spi")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="microseconds") if dt.microsecond else dt.isoformat(timespec="seconds")
+
+
+def write_config(root: Path, accounts: dict[str, dict], *, catch_up: str = "6h", max_attempts: int = 5,
+                 retry_backoff: str = "30s", timezone_name: str = "Asia/Makassar") -> Path:
+    lines = [f"timezone: {timezone_name}", "posts_dir: posts", "state: .spi/state.db",
+             f"catch_up: {catch_up}", f"max_attempts: {max_attempts}", f"retry_backoff: {retry_backoff}",
+             "accounts:"]
+    for name, spec in accounts.items():
+        lines.append(f"  {name}:")
+        for k, v in spec.items():
+            lines.append(f"    {k}: {v}")
+    (root / "posts").mkdir(parents=True, exist_ok=True)
+    path = root / "config.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def file_accounts(names, platform: str = "file", **extra) -> dict[str, dict]:
+    return {n: {"platform": platform, "path": f"outbox/{n}.jsonl", **extra} for n in names}
+
+
+def post_yaml(pid: str, publish_at, accounts, *, text: str | None = None, status: str = "approved",
+              repeat: str | None = None, until: str | None = None) -> str:
+    when = iso(publish_at) if isinstance(publish_at, datetime) else publish_at
+    out = [f"id: {pid}", f"status: {status}"]
+    if when is not None:
+        out.append(f'publish_at: "{when}"')
+    if repeat:
+        out.append(f'repeat: "{repeat}"')
+    if until:
+        out.append(f"until: {until}")
+    out.append(f"accounts: [{', '.join(accounts)}]")
+    out.append(f"text: {json.dumps(text or 'Tolak gratifikasi, laporkan ke KPK: ' + pid)}")
+    return "\n".join(out) + "\n"
+
+
+def write_post(root: Path, pid: str, publish_at, accounts, **kw) -> Path:
+    path = root / "posts" / f"{pid}.yaml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(post_yaml(pid, publish_at, accounts, **kw), encoding="utf-8")
+    os.replace(tmp, path)   # atomic, like an editor's save
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def outbox(root: Path, account: str) -> list[dict]:
+    return read_jsonl(root / "outbox" / f"{account}.jsonl")
+
+
+def env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.startswith("SPI_")}
+    e["PYTHONPATH"] = os.pathsep.join([str(PLUGINS), e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    e["PYTHONUNBUFFERED"] = "1"
+    e["COLUMNS"] = "200"
+    return e
+
+
+def spi(root: Path, *args: str, timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([SPI, "--config", str(root / "config.yaml"), *args], cwd=root, env=env(),
+                          capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def spawn(root: Path, *args: str, log: str = "schedule.log") -> subprocess.Popen:
+    fh = open(root / log, "ab")
+    return subprocess.Popen([SPI, "--config", str(root / "config.yaml"), *args], cwd=root, env=env(),
+                            stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
+
+
+def wait_for(cond, timeout: float = 15.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def ledger_rows(root: Path):
+    from spi_campaign.ledger import SqliteLedger
+
+    led = SqliteLedger.open(root / ".spi" / "state.db")
+    try:
+        return led.rows()
+    finally:
+        led.close()
+
+
+def control(root: Path, account: str, **settings) -> None:
+    """Write the flaky adapter's control file for ``account``."""
+    p = root / "outbox" / f"{account}.jsonl.control.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(settings), encoding="utf-8")
+
+
+def calls(root: Path, account: str) -> list[dict]:
+    return read_jsonl(root / "outbox" / f"{account}.jsonl.calls.jsonl")
+
+
+def keys(records) -> list[tuple[str, str, str]]:
+    return [(r["post"], r["account"], datetime.fromisoformat(r["occurrence"]).astimezone(UTC).isoformat())
+            for r in records]
+
+
+def later(seconds: float) -> datetime:
+    return now() + timedelta(seconds=seconds)

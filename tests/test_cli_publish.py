@@ -1,0 +1,221 @@
+"""CliRunner tests of every publishing command, option and error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "plugins"))
+
+import spi_testkit as kit  # noqa: E402
+
+from spi_campaign.adapters import registry  # noqa: E402
+from spi_campaign.cli import cli  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _flaky():
+    from spi_test_adapter import FlakyAdapter
+
+    registry.register("flaky", FlakyAdapter)
+
+
+@pytest.fixture
+def c(tmp_path):
+    kit.write_config(tmp_path, kit.file_accounts(["a", "b"]) | kit.file_accounts(["f"], platform="flaky"))
+    due = kit.now().replace(microsecond=0) - timedelta(minutes=2)
+    kit.write_post(tmp_path, "p", due, ["a", "b"], text="Halo")
+    kit.write_post(tmp_path, "later", kit.now() + timedelta(days=2), ["a"])
+    kit.write_post(tmp_path, "konsep", kit.now() + timedelta(days=2), ["a"], status="draft")
+    return tmp_path
+
+
+def spi(root, *args, input=None):
+    return CliRunner().invoke(cli, ["--config", str(root / "config.yaml"), *args], input=input,
+                              catch_exceptions=False, env={"COLUMNS": "200"})
+
+
+def status(root, *args):
+    r = spi(root, "post", "status", "--format", "json", *args)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
+def test_publish_due_then_nothing_more(c):
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 0, r.output
+    assert r.output.count("published p") == 2 and "2 published" in r.output
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 0 and "0 published" in r.output and "Next publication due" in r.output
+
+
+def test_publish_due_dry_run_writes_nothing(c):
+    r = spi(c, "post", "publish-due", "--dry-run")
+    assert r.exit_code == 0, r.output
+    assert "would publish p -> a" in r.output and "Halo" in r.output and "Nothing was written" in r.output
+    assert not (c / ".spi").exists() and not (c / "outbox").exists()
+
+
+def test_publish_due_catch_up_option(c):
+    kit.write_post(c, "old", kit.now() - timedelta(hours=8), ["a"])
+    r = spi(c, "post", "publish-due", "--catch-up", "9h")
+    assert r.exit_code == 0 and "published old" in r.output
+    r = spi(c, "post", "publish-due", "--catch-up", "soon")
+    assert r.exit_code == 2 and "--catch-up" in r.output
+
+
+def test_publish_due_reports_missed_with_exit_1(c):
+    kit.write_post(c, "old", kit.now() - timedelta(hours=8), ["a"])
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 1 and "missed    old -> a" in r.output and "1 missed" in r.output
+
+
+def test_publish_due_failure_exit_1(c):
+    kit.control(c, "f", script={"g": ["permanent"]})
+    kit.write_post(c, "g", kit.now() - timedelta(minutes=1), ["f"])
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 1 and "failed" in r.output and "HTTP 400" in r.output
+
+
+def test_publish_one_post_now(c):
+    r = spi(c, "post", "publish", "later", "--account", "a")
+    assert r.exit_code == 0, r.output
+    assert [x["post"] for x in kit.outbox(c, "a")] == ["later"]
+    (row,) = status(c, "later")
+    assert row["state"] == "published"
+    # the scheduled run does not publish it again
+    spi(c, "post", "publish-due")
+    assert [x["post"] for x in kit.outbox(c, "a")].count("later") == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (("nope",), "unknown post id 'nope'"),
+    (("p", "--account", "zz"), "unknown account 'zz'"),
+    (("p", "--account", "f"), "is not for account 'f'"),
+    (("konsep",), "is draft"),
+])
+def test_publish_errors(c, args, message):
+    r = spi(c, "post", "publish", *args)
+    assert r.exit_code == 1 and message in r.output, r.output
+
+
+def test_publish_refuses_already_published_and_force_confirms(c):
+    assert spi(c, "post", "publish-due").exit_code == 0
+    r = spi(c, "post", "publish", "p", "--account", "a")
+    assert r.exit_code == 1 and "already published" in r.output and "--force" in r.output
+    r = spi(c, "post", "publish", "p", "--account", "a", "--force", input="n\n")
+    assert r.exit_code == 1 and "Aborted" in r.output
+    assert len(kit.outbox(c, "a")) == 1
+    r = spi(c, "post", "publish", "p", "--account", "a", "--force", input="y\n")
+    assert r.exit_code == 0 and len(kit.outbox(c, "a")) == 2
+    r = spi(c, "post", "publish", "p", "--account", "a", "--force", "--yes")
+    assert r.exit_code == 0 and "Publish" not in r.output and len(kit.outbox(c, "a")) == 3
+    assert len(kit.outbox(c, "b")) == 1
+
+
+def test_publish_transient_returns_promptly_with_retry_time(c):
+    kit.control(c, "f", script={"g": ["transient429"]}, retry_after_s=900)
+    kit.write_post(c, "g", kit.now() + timedelta(days=1), ["f"])
+    r = spi(c, "post", "publish", "g")
+    assert r.exit_code == 0 and "next attempt is due" in r.output
+    (row,) = status(c, "g")
+    assert row["state"] == "pending" and row["next_attempt"] is not None
+
+
+def test_status_json_shape_and_filters(c):
+    spi(c, "post", "publish-due")
+    rows = status(c)
+    assert [r["post"] for r in rows] == ["later", "p", "p"]            # newest occurrence first
+    keys = {"post", "account", "occurrence", "state", "attempts", "remote_id", "url", "error", "updated_at",
+            "next_attempt"}
+    assert all(set(r) == keys for r in rows)
+    assert all(r["occurrence"].endswith("+08:00") and r["updated_at"].endswith("+08:00") for r in rows)
+    assert {r["state"] for r in status(c, "--state", "published")} == {"published"}
+    assert [r["account"] for r in status(c, "p", "--account", "b")] == ["b"]
+    r = spi(c, "post", "status")
+    assert r.exit_code == 0 and "published" in r.output and "later" in r.output
+    r = spi(c, "post", "status", "nope")
+    assert r.exit_code == 1 and "unknown post id" in r.output
+    r = spi(c, "post", "status", "--state", "weird")
+    assert r.exit_code == 2
+
+
+def test_status_before_any_run(c):
+    assert status(c) == []
+    assert "No publications" in spi(c, "post", "status").output
+
+
+def _unknown(c):
+    kit.control(c, "f", script={"u": ["unknown"], "x": ["permanent"]}, reconcile="cannot_tell")
+    kit.write_post(c, "u", kit.now() - timedelta(minutes=1), ["f"])
+    kit.write_post(c, "x", kit.now() - timedelta(minutes=1), ["f"])
+    spi(c, "post", "publish-due")
+    return {r["post"]: r["state"] for r in status(c) if r["account"] == "f"}
+
+
+def test_retry_failed_without_asking_unknown_asks(c):
+    assert _unknown(c) == {"u": "unknown", "x": "failed"}
+    r = spi(c, "post", "retry", "x")
+    assert r.exit_code == 0 and "1 publication(s) back to pending" in r.output
+    r = spi(c, "post", "retry", "u", input="n\n")
+    assert r.exit_code == 1 and "may already be live" in r.output
+    assert {r["post"]: r["state"] for r in status(c, "u")} == {"u": "unknown"}
+    r = spi(c, "post", "retry", "u", input="y\n")
+    assert r.exit_code == 0
+    assert {r["post"]: r["state"] for r in status(c) if r["account"] == "f"} == {"u": "pending", "x": "pending"}
+    spi(c, "post", "publish-due")
+    assert {r["post"]: r["state"] for r in status(c) if r["account"] == "f"} == {"u": "published", "x": "published"}
+
+
+def test_retry_yes_and_errors(c):
+    _unknown(c)
+    r = spi(c, "post", "retry", "--yes")
+    assert r.exit_code == 0 and "2 publication(s)" in r.output
+    assert spi(c, "post", "retry").output.startswith("Nothing to retry")
+    r = spi(c, "post", "retry", "nope")
+    assert r.exit_code == 1 and "unknown post id" in r.output
+    r = spi(c, "post", "retry", "--account", "zz")
+    assert r.exit_code == 1 and "unknown account" in r.output
+
+
+def test_resolve_published(c):
+    _unknown(c)
+    r = spi(c, "post", "resolve", "u", "--account", "f", "--published", "https://flaky.example/u")
+    assert r.exit_code == 0, r.output
+    (row,) = status(c, "u")
+    assert row["state"] == "published" and row["url"] == "https://flaky.example/u"
+    spi(c, "post", "publish-due")
+    assert len(kit.calls(c, "f")) == 2                     # never published again
+
+
+def test_resolve_not_published(c):
+    _unknown(c)
+    r = spi(c, "post", "resolve", "u", "--account", "f", "--not-published")
+    assert r.exit_code == 0 and "pending again" in r.output
+    spi(c, "post", "publish-due")
+    assert status(c, "u")[0]["state"] == "published"
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (("u", "--account", "f"), 2, "exactly one of"),
+    (("u", "--account", "f", "--published", "https://x", "--not-published"), 2, "exactly one of"),
+    (("u", "--account", "zz", "--not-published"), 1, "unknown account"),
+    (("nope", "--account", "f", "--not-published"), 1, "unknown post id"),
+    (("p", "--account", "a", "--not-published"), 1, "nothing to resolve"),
+    (("u", "--account", "f", "--not-published", "--occurrence", "kemarin"), 2, "--occurrence"),
+])
+def test_resolve_errors(c, args, code, message):
+    _unknown(c)
+    r = spi(c, "post", "resolve", *args)
+    assert r.exit_code == code and message in r.output, r.output
+
+
+def test_every_command_has_an_example_in_its_help(c):
+    for cmd in ("publish-due", "schedule", "publish", "status", "retry", "resolve"):
+        r = spi(c, "post", cmd, "--help")
+        assert r.exit_code == 0 and "Example" in r.output and "spi post" in r.output
