@@ -29,6 +29,8 @@ MEDIA_KEYS = ("path", "url", "alt")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _HASHTAG = re.compile(r"^#?(\w+)$", re.UNICODE)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+# Lone surrogates (YAML allows "\ud800" escapes) cannot be sent to any platform.
+_BAD_CHARS = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def find_post_files(posts_dir: Path) -> list[Path]:
@@ -308,9 +310,13 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
             # newline a YAML block scalar (`text: |`) adds.
             if text.endswith("\n"):
                 text = text[:-1]
+            bad = _BAD_CHARS.search(text)
             if not text.strip():
                 err("text", f"{prefix}text is empty")
-            out["text"] = text
+            elif bad:
+                err("text", f"{prefix}text contains an invalid character U+{ord(bad.group()):04X}")
+            else:
+                out["text"] = text
     if "link" in raw and raw["link"] is not None:
         link = raw["link"]
         if not isinstance(link, str) or not _URL.match(link.strip()):
@@ -355,10 +361,16 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
             err("thread", f"{prefix}thread needs at least 2 parts (use text for a single post)")
         else:
             parts = tuple(t[:-1] if t.endswith("\n") else t for t in thread)
+            ok = True
             for i, part in enumerate(parts):
                 if not part.strip():
                     err("thread", f"{prefix}thread part {i + 1} is empty")
-            out["thread"] = parts
+                    ok = False
+                elif _BAD_CHARS.search(part):
+                    err("thread", f"{prefix}thread part {i + 1} contains an invalid character")
+                    ok = False
+            if ok:
+                out["thread"] = parts
     return out
 
 

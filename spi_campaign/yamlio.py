@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, ScalarNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 try:
     from yaml import CSafeLoader as _Base
@@ -97,6 +97,87 @@ def _flatten_mapping(loader: _Loader, node: MappingNode) -> None:
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _Loader.flatten_mapping = _flatten_mapping  # type: ignore[method-assign]
+
+# Fast construction. PyYAML's constructor goes through generators and a
+# per-node state machine; post files use only plain mappings, sequences and
+# scalars, so we build those directly from libyaml's composed nodes (same
+# resolution, same values, same sharing of aliased nodes). Anything else
+# (merge keys, explicit tags such as !!set or !!python/...) falls back to the
+# standard SafeConstructor path above, which also produces the errors.
+_T = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ, _NULL, _BOOL, _INT, _FLOAT, _MERGE = (
+    _T + "str", _T + "map", _T + "seq", _T + "null", _T + "bool", _T + "int", _T + "float", _T + "merge")
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _fast(loader: _Loader, node, memo: dict):
+    cls = type(node)
+    if cls is ScalarNode:
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return loader.bool_values[node.value.lower()]
+        if tag == _INT:
+            return loader.construct_yaml_int(node)
+        if tag == _FLOAT:
+            return loader.construct_yaml_float(node)
+        raise _Fallback
+    got = memo.get(id(node))
+    if got is not None:
+        return got
+    if cls is SequenceNode:
+        if node.tag != _SEQ:
+            raise _Fallback
+        seq = LineList()
+        seq.line = node.start_mark.line + 1
+        memo[id(node)] = seq
+        seq.item_lines = [child.start_mark.line + 1 for child in node.value]
+        seq.extend([_fast(loader, child, memo) for child in node.value])
+        return seq
+    if cls is MappingNode:
+        if node.tag != _MAP:
+            raise _Fallback
+        data = LineDict()
+        line = data.line = node.start_mark.line + 1
+        key_lines: dict[Any, int] = {}
+        data.key_lines = key_lines
+        data.dupes = None
+        memo[id(node)] = data
+        if len(node.value) > MAX_MERGED_KEYS:
+            raise YamlProblem(line, "mapping is too large")
+        for k_node, v_node in node.value:
+            if k_node.tag == _MERGE:
+                raise _Fallback
+            key = _fast(loader, k_node, memo)
+            try:
+                hash(key)
+            except TypeError:
+                raise YamlProblem(k_node.start_mark.line + 1, "YAML syntax error: a key must be a plain value") from None
+            kline = k_node.start_mark.line + 1
+            if key in key_lines:
+                if data.dupes is None:
+                    data.dupes = []
+                data.dupes.append((key, kline))
+            key_lines[key] = kline
+            data[key] = _fast(loader, v_node, memo)
+        return data
+    raise _Fallback
+
+
+def _construct_document(loader: _Loader, node):
+    try:
+        return _fast(loader, node, {})
+    except _Fallback:
+        return _Base.construct_document(loader, node)
+
+
+_Loader.construct_document = _construct_document  # type: ignore[method-assign]
 
 
 def decode(data: bytes) -> str:

@@ -68,3 +68,24 @@ def test_random_yaml_text(tmp_path, text):
     path = tmp_path / "posts" / "f.yaml"
     path.write_text(text, encoding="utf-8")
     _check(path, config)
+
+
+@settings(max_examples=300, deadline=2000)
+@given(doc=documents)
+def test_fast_constructor_matches_pyyaml(doc):
+    """yamlio builds plain documents itself (for speed and line numbers); it
+    must produce exactly what PyYAML's safe constructor produces."""
+    import yaml
+
+    from spi_campaign import yamlio
+
+    class Standard(yamlio._Loader):
+        construct_document = yamlio._Base.construct_document
+
+    text = yaml.safe_dump(doc, allow_unicode=True)
+    for extra in ("", "\n---\nmore: [1, 0x1f, 1_000, .inf, ~, yes, '2026-12-09 09:00']\n"):
+        try:
+            expected = list(yaml.load_all(text + extra, Loader=Standard))
+        except yaml.YAMLError:
+            continue
+        assert yamlio.load_text(text + extra) == expected
