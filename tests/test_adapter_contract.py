@@ -361,3 +361,45 @@ def test_plugin_cannot_replace_a_builtin(tmp_path, monkeypatch, fresh_registry):
     registry.available()
     assert registry.get("x").__module__ == "spi_campaign.adapters.x"
     assert any("replace built-in" in w for w in registry.plugin_warnings())
+
+
+# ----- cost of the class side -------------------------------------------------
+
+def test_help_and_validate_import_no_network_library(tmp_path):
+    """`spi --help` and `spi post validate` use only the class side of every
+    adapter: tweepy, requests, facebook and urllib3 must stay unimported."""
+    import subprocess
+    import textwrap
+
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "config.yaml").write_text(textwrap.dedent("""\
+        accounts:
+          kominfo-x: {platform: x}
+          kominfo-fb: {platform: facebook, page_id: "1234567890"}
+          kominfo-ig: {platform: instagram, ig_user_id: "17841405822304914"}
+          arsip: {platform: file, path: arsip.jsonl}
+        """), encoding="utf-8")
+    (tmp_path / "posts" / "p.yaml").write_text(textwrap.dedent("""\
+        id: p
+        status: approved
+        publish_at: 2027-01-04 09:00
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip]
+        text: Tolak gratifikasi https://www.kpk.go.id
+        media:
+          - url: https://cdn.example.org/poster.jpg
+            alt: Poster
+        """), encoding="utf-8")
+    code = textwrap.dedent(f"""\
+        import sys
+        from click.testing import CliRunner
+        from spi_campaign.cli import cli
+        r1 = CliRunner().invoke(cli, ["--help"])
+        r2 = CliRunner().invoke(cli, ["--config", {str(tmp_path / 'config.yaml')!r}, "post", "validate"])
+        assert r1.exit_code == 0, r1.output
+        assert r2.exit_code in (0, 1), r2.output
+        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib")
+                     if m in sys.modules))
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"

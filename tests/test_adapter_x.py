@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from http.client import RemoteDisconnected

@@ -12,9 +12,22 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "plugins"))
+def _plugin(name: str):
+    """Import tests/plugins/<name>.py without putting tests/plugins on sys.path
+    (that would make the ``flaky`` entry point visible to every test in this
+    process; subprocesses get it through PYTHONPATH instead)."""
+    import importlib.util
 
-import spi_testkit as kit  # noqa: E402
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent / "plugins" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+kit = _plugin("spi_testkit")
 
 
 def test_eight_concurrent_publish_due_publish_everything_exactly_once(tmp_path):

@@ -10,9 +10,22 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "plugins"))
+def _plugin(name: str):
+    """Import tests/plugins/<name>.py without putting tests/plugins on sys.path
+    (that would make the ``flaky`` entry point visible to every test in this
+    process; subprocesses get it through PYTHONPATH instead)."""
+    import importlib.util
 
-import spi_testkit as kit  # noqa: E402
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parent / "plugins" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+kit = _plugin("spi_testkit")
 
 
 @pytest.fixture
@@ -68,7 +81,7 @@ def test_new_and_edited_files_noticed_within_seconds(tmp_path, daemon):
     kit.write_config(tmp_path, kit.file_accounts(["a"]))
     kit.write_post(tmp_path, "later", kit.now() + timedelta(hours=1), ["a"], text="lama")
     proc = daemon()
-    t = kit.now().replace(microsecond=0) + timedelta(seconds=2)
+    t = kit.now().replace(microsecond=0) + timedelta(seconds=3)
     kit.write_post(tmp_path, "baru", t, ["a"])
     os.makedirs(tmp_path / "posts" / "minggu-2")
     t2 = t + timedelta(seconds=1)

@@ -149,14 +149,16 @@ def transport_error(exc: BaseException, *, who: str, what: str, live: bool) -> A
     """
     import requests
 
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
+        return PermanentError(f"{who}: {what}: the request URL is invalid ({type(exc).__name__})")
     reason = _transport_reason(exc)
     before_send = isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError,
-                                   requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                                    requests.exceptions.ProxyError))
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ConnectTimeout):
         before_send = before_send or _connect_failure(exc)
     if before_send or not live:
-        return TransientError(f"{who}: {what} failed: {reason}; nothing was published, will retry")
+        return TransientError(f"{who}: {what} failed: {reason}; nothing was published, try again later")
     return UnknownOutcomeError(
         f"{who}: {what}: {reason} after the request was sent; the post may be live. "
         f"Check the account before retrying")

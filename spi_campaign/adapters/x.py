@@ -144,7 +144,7 @@ class XAdapter(Adapter):
         except ValueError:
             body = None
         data = body.get("data") if isinstance(body, dict) else None
-        if data is None:
+        if not isinstance(data, (dict, list)) or (isinstance(data, dict) and "id" not in data):
             from spi_campaign.adapters._http import x_problem_detail
 
             detail = x_problem_detail(resp) if isinstance(body, dict) and body.get("errors") else "no data"
@@ -160,7 +160,7 @@ class XAdapter(Adapter):
             resp = self._call("looking up the account (GET /2/users/me)",
                               lambda: client.get_me(user_auth=True), live=False)
             data = self._data(resp, "looking up the account", live=False)
-            self._me = _Me(str(data["id"]), str(data.get("username", "")), str(data.get("name", "")))
+            self._me = _Me(str(data["id"]), str(data.get("username") or ""), str(data.get("name") or ""))
         return self._me
 
     def _username(self) -> str | None:

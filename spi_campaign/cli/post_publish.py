@@ -172,7 +172,8 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
 @click.argument("post_id", required=False)
 @click.option("--state", type=click.Choice(STATE_CHOICES), help="Only publications in this state.")
 @click.option("--account", "-a", metavar="NAME", help="Only this account.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table for people, json for scripts.")
 @click.pass_context
 def status(ctx: click.Context, post_id: str | None, state: str | None, account: str | None, fmt: str) -> None:
     """Show publications from the ledger, newest first.
