@@ -73,6 +73,14 @@ def dry_run_post(console: Console, r: Rendered, tz: tzinfo) -> None:
         console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
 
 
+def _key_line(console: Console, label: str, style: str, r: Publication, tz: tzinfo, detail: str | None) -> None:
+    """``label post -> account @ time - detail``, the label in ``style``."""
+    t = Text(label, style=style)
+    t.append_text(_key(r.post, r.account, r.occurrence, tz))
+    t.append(f" - {detail}")
+    _print(console, t)
+
+
 def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
     """Everything the sync found that a person should know."""
     for f in s.broken_files:
@@ -82,50 +90,30 @@ def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
         _print(console, Text(f"error: post '{pid}' has errors; its publications are held "
                              "(run 'spi post validate')", style="bold red"))
     for r in s.missed:
-        t = Text("missed    ", style="red")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
-        t.append(f" - {r.error or 'older than the catch-up window'}")
-        _print(console, t)
+        _key_line(console, "missed    ", "red", r, tz, r.error or "older than the catch-up window")
     for r, why in s.skipped:
-        t = Text("skipped   ", style="grey50")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
-        t.append(f" - {why}")
-        _print(console, t)
+        _key_line(console, "skipped   ", "grey50", r, tz, why)
     for r in s.revived:
-        t = Text("scheduled ", style="green")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
-        t.append(" - scheduled again")
-        _print(console, t)
+        _key_line(console, "scheduled ", "green", r, tz, "scheduled again")
     for r in s.held_due:
-        t = Text("held      ", style="bold red")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
-        t.append(f" - due but not published: {r.hold}")
-        _print(console, t)
+        _key_line(console, "held      ", "bold red", r, tz, f"due but not published: {r.hold}")
     for r in s.edited:
         t = Text("warning: ", style="yellow")
         t.append(f"post '{r.post}' was edited after it was published to {r.account} "
                  f"({human(r.published_at, tz)}); the change is not republished")
         _print(console, t)
     for r in s.became_unknown:
-        t = Text("unknown   ", style="bold magenta")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
-        t.append(f" - {r.error}")
-        _print(console, t)
+        _key_line(console, "unknown   ", "bold magenta", r, tz, r.error)
     for r, state, url in s.reconciled:
-        t = Text("checked   ", style="green" if state == "published" else "yellow")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
         if state == "published":
-            t.append(f" - found on the platform: published {url or ''}".rstrip())
+            _key_line(console, "checked   ", "green", r, tz, f"found on the platform: published {url or ''}".rstrip())
         else:
-            t.append(" - not found on the platform: will be published again")
-        _print(console, t)
+            _key_line(console, "checked   ", "yellow", r, tz, "not found on the platform: will be published again")
     for r in s.unknown:
-        t = Text("unknown   ", style="bold magenta")
-        t.append_text(_key(r.post, r.account, r.occurrence, tz))
-        t.append(" - may be live: check the platform, then 'spi post resolve "
-                 f"{r.post} --account {r.account} --published URL' or '--not-published' "
-                 f"(or 'spi post retry {r.post} --account {r.account}')")
-        _print(console, t)
+        _key_line(console, "unknown   ", "bold magenta", r, tz,
+                  "may be live: check the platform, then 'spi post resolve "
+                  f"{r.post} --account {r.account} --published URL' or '--not-published' "
+                  f"(or 'spi post retry {r.post} --account {r.account}')")
 
 
 def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:

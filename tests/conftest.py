@@ -83,3 +83,19 @@ def run_cli(camp):
         return runner.invoke(cli, full, input=input, env=env, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def flaky_platform(monkeypatch):
+    """Register the ``flaky`` test adapter (tests/plugins/spi_test_adapter.py)
+    for this test only (what registry.register does, undone afterwards so
+    other tests see the real platforms)."""
+    from _support import load_plugin
+
+    import spi_campaign.loader as loader
+    from spi_campaign.adapters import registry
+
+    FlakyAdapter = load_plugin("spi_test_adapter").FlakyAdapter
+    monkeypatch.setitem(registry._loaded, "flaky", FlakyAdapter)
+    monkeypatch.setitem(registry._entry_points(), "flaky", FlakyAdapter)
+    monkeypatch.setattr(loader, "_PLATFORMS", None)

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from email.parser import BytesParser
-from email.policy import default as email_policy
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -16,22 +13,16 @@ import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from spi_campaign.adapters.base import PublicationRef
+from _support import CLAIMED, PNG, load, multipart, reconcile_ref
+from _support import png_images as images
 from spi_campaign.adapters.facebook import DEFAULT_GRAPH_VERSION, FacebookAdapter
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError, UnknownOutcomeError
 from spi_campaign.models import Account, Content, Media, Rendered
 
-DATA = Path(__file__).parent / "data" / "platform"
 TOKEN = "fbtok-SECRET-1234567890"
 ENV = {"SPI_DISKOMINFO_FB_PAGE_TOKEN": TOKEN}
 PAGE = "1234567890"
 GRAPH = "https://graph.facebook.com"
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
-
-
-def load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
 SPEC = load("meta/spec-excerpt.json")
@@ -64,33 +55,12 @@ def form(request) -> dict[str, list[str]]:
     return parse_qs(body, keep_blank_values=True)
 
 
-def multipart(request) -> dict[str, tuple[str | None, str | None, bytes]]:
-    ctype = request.headers["Content-Type"]
-    assert ctype.startswith("multipart/form-data")
-    msg = BytesParser(policy=email_policy).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + request.body)
-    out = {}
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        out[name] = (part.get_filename(), part.get_content_type() if part.get_filename() else None,
-                     part.get_payload(decode=True))
-    return out
-
-
 def query(request) -> dict[str, list[str]]:
     return parse_qs(urlparse(request.url).query)
 
 
 def assert_token_in(fields: dict):
     assert fields.pop("access_token") == [TOKEN], "access_token parameter missing"
-
-
-def images(tmp_path, n):
-    out = []
-    for i in range(n):
-        p = tmp_path / f"poster-{i}.png"
-        p.write_bytes(PNG)
-        out.append(Media(path=p, url=None, alt=f"Poster {i}"))
-    return out
 
 
 # ----- class side -------------------------------------------------------------
@@ -356,12 +326,8 @@ def test_check_with_expired_token():
 
 # ----- reconcile --------------------------------------------------------------
 
-CLAIMED = datetime(2026, 12, 7, 1, 0, 2, tzinfo=timezone.utc)
-
-
 def _ref(post, progress=None):
-    return PublicationRef(post_id=post.post_id, account="diskominfo-fb", occurrence=CLAIMED.replace(second=0),
-                          claimed_at=CLAIMED, rendered=post, progress=progress or {})
+    return reconcile_ref("diskominfo-fb", post, progress)
 
 
 @responses.activate

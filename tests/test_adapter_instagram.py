@@ -13,13 +13,12 @@ import pytest
 import requests
 import responses
 
-from spi_campaign.adapters.base import PublicationRef
+from _support import CLAIMED, load, reconcile_ref
 from spi_campaign.adapters.instagram import InstagramAdapter
 from spi_campaign.errors import (AdapterError, AuthError, PermanentError, QuotaDeferred, TransientError,
                                  UnknownOutcomeError)
 from spi_campaign.models import Account, Content, Media, Rendered
 
-DATA = Path(__file__).parent / "data" / "platform"
 TOKEN = "igtok-SECRET-1234567890"
 ENV = {"SPI_DISKOMINFO_IG_ACCESS_TOKEN": TOKEN}
 IG = "17841405822304914"
@@ -28,10 +27,6 @@ GRAPH = f"https://graph.facebook.com/{V}"
 LIMIT = f"{GRAPH}/{IG}/content_publishing_limit"
 MEDIA = f"{GRAPH}/{IG}/media"
 PUBLISH = f"{GRAPH}/{IG}/media_publish"
-
-
-def load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
 SPEC = load("meta/spec-excerpt.json")
@@ -329,12 +324,8 @@ def test_check_expired_token():
 
 # ----- reconcile --------------------------------------------------------------
 
-CLAIMED = datetime(2026, 12, 7, 1, 0, 2, tzinfo=timezone.utc)
-
-
 def _ref(post, progress=None):
-    return PublicationRef(post_id=post.post_id, account="diskominfo-ig", occurrence=CLAIMED.replace(second=0),
-                          claimed_at=CLAIMED, rendered=post, progress=progress or {})
+    return reconcile_ref("diskominfo-ig", post, progress)
 
 
 @responses.activate

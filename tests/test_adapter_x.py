@@ -7,22 +7,19 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from email.parser import BytesParser
-from email.policy import default as email_policy
 from http.client import RemoteDisconnected
-from pathlib import Path
 
 import pytest
 import requests
 import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
+from _support import CLAIMED, PNG, load, multipart, png_images, reconcile_ref
 from spi_campaign.adapters.base import PublicationRef
 from spi_campaign.adapters.x import XAdapter
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError, UnknownOutcomeError
 from spi_campaign.models import Account, Media, Rendered
 
-DATA = Path(__file__).parent / "data" / "platform"
 TWEETS = "https://api.twitter.com/2/tweets"
 ME = "https://api.twitter.com/2/users/me"
 UPLOAD = "https://api.x.com/2/media/upload"
@@ -35,16 +32,10 @@ SECRETS = {
     "ACCESS_TOKEN_SECRET": "xtoksec-SECRET-4444444444",
 }
 ENV = {f"SPI_DISKOMINFO_X_{k}": v for k, v in SECRETS.items()}
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
-       b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
-# ----- helpers (kept in this module: tests/conftest.py belongs to another engineer) -----
-
-def load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
+# ----- helpers (those shared with other test modules are in tests/_support.py) -----
 
 SPEC = load("x/openapi-excerpt.json")
 
@@ -106,20 +97,6 @@ def created(tweet_id: str, status=201, **headers):
     body = load("x/create_post.json")
     body["data"]["id"] = tweet_id
     return {"method": responses.POST, "url": TWEETS, "json": body, "status": status, "headers": headers}
-
-
-def multipart(request) -> dict[str, tuple[str | None, str | None, bytes]]:
-    """name -> (filename, content type, bytes) of a multipart/form-data body."""
-    ctype = request.headers["Content-Type"]
-    assert ctype.startswith("multipart/form-data")
-    body = request.body if isinstance(request.body, bytes) else request.body.encode()
-    msg = BytesParser(policy=email_policy).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
-    out = {}
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        out[name] = (part.get_filename(), part.get_content_type() if part.get_filename() else None,
-                     part.get_payload(decode=True))
-    return out
 
 
 def assert_oauth(request):
@@ -247,12 +224,7 @@ def test_complete_progress_publishes_nothing():
 
 
 def _images(tmp_path, n=2):
-    out = []
-    for i in range(n):
-        p = tmp_path / f"poster-{i}.png"
-        p.write_bytes(PNG)
-        out.append(Media(path=p, url=None, alt=f"Poster tolak gratifikasi {i}"))
-    return out
+    return png_images(tmp_path, n, alt="Poster tolak gratifikasi")
 
 
 @responses.activate
@@ -471,13 +443,11 @@ def test_check_with_rejected_tokens():
 
 # ----- reconcile --------------------------------------------------------------
 
-CLAIMED = datetime(2026, 12, 7, 1, 0, 2, tzinfo=timezone.utc)
 TIMELINE = "https://api.twitter.com/2/users/2244994945/tweets"
 
 
 def _ref(post, progress=None):
-    return PublicationRef(post_id=post.post_id, account="diskominfo-x", occurrence=CLAIMED.replace(second=0),
-                          claimed_at=CLAIMED, rendered=post, progress=progress or {})
+    return reconcile_ref("diskominfo-x", post, progress)
 
 
 def _timeline(*tweets):

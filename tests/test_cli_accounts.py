@@ -5,18 +5,14 @@ responses (no network)."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
 import responses
 from click.testing import CliRunner
 
+from _support import GRAPH, IG, add_account_checks, load
 from spi_campaign.cli import cli
-
-DATA = Path(__file__).parent / "data" / "platform"
-GRAPH = "https://graph.facebook.com/v27.0"
-IG = "17841405822304914"
 
 TOKENS = {
     "SPI_KOMINFO_X_API_KEY": "tok-SECRET-x-key-1234567890",
@@ -29,15 +25,9 @@ TOKENS = {
 WIDE = {"COLUMNS": "250"}        # rich folds long cells at 80 columns
 
 
-def load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
 @pytest.fixture
-def campaign(tmp_path) -> Path:
-    (tmp_path / "posts").mkdir()
-    config = tmp_path / "config.yaml"
-    config.write_text(textwrap.dedent(f"""\
+def campaign(camp) -> Path:
+    config = camp.write_config(f"""\
         timezone: Asia/Makassar
         posts_dir: posts
         state: .spi/state.db
@@ -53,8 +43,8 @@ def campaign(tmp_path) -> Path:
           arsip:
             platform: file
             path: outbox/arsip.jsonl
-        """), encoding="utf-8")
-    (tmp_path / "posts" / "01-apa-itu-gratifikasi.yaml").write_text(textwrap.dedent("""\
+        """)
+    camp.post("01-apa-itu-gratifikasi.yaml", """\
         id: apa-itu-gratifikasi
         title: Apa itu gratifikasi?
         topic: gratifikasi
@@ -67,14 +57,14 @@ def campaign(tmp_path) -> Path:
         media:
           - url: https://cdn.example.org/poster.jpg
             alt: Poster tolak gratifikasi
-        """), encoding="utf-8")
-    (tmp_path / "posts" / "02-draf.yaml").write_text(textwrap.dedent("""\
+        """)
+    camp.post("02-draf.yaml", """\
         id: draf-pengingat
         status: draft
         publish_at: 2026-12-11 09:00
         accounts: [arsip]
         text: Pengingat hari Jumat.
-        """), encoding="utf-8")
+        """)
     return config
 
 
@@ -84,13 +74,6 @@ def run(config: Path, *args: str, env: dict | None = None):
     for value in TOKENS.values():
         assert value not in result.output, "a credential value reached the output"
     return result
-
-
-def add_all_checks(rs):
-    rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/users_me.json"))
-    rs.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/page.json"))
-    rs.add(responses.GET, f"{GRAPH}/{IG}", json=load("meta/ig_user.json"))
-    rs.add(responses.GET, f"{GRAPH}/{IG}/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
 # ----- list -------------------------------------------------------------------
@@ -137,7 +120,7 @@ def test_list_when_posts_cannot_be_read(campaign):
 
 @responses.activate
 def test_check_all_accounts_succeed(campaign):
-    add_all_checks(responses)
+    add_account_checks(responses)
     result = run(campaign, "check", env=TOKENS)
     assert result.exit_code == 0, result.output
     out = result.output
@@ -150,7 +133,7 @@ def test_check_all_accounts_succeed(campaign):
 
 @responses.activate
 def test_check_json(campaign):
-    add_all_checks(responses)
+    add_account_checks(responses)
     result = run(campaign, "check", "--format", "json", env=TOKENS)
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.output)}
@@ -202,7 +185,7 @@ def test_check_instagram_success_and_permission_failure(campaign):
 
 @responses.activate
 def test_one_failure_among_several_exits_1_and_shows_all(campaign):
-    add_all_checks(responses)
+    add_account_checks(responses)
     env = {k: v for k, v in TOKENS.items() if k != "SPI_KOMINFO_IG_ACCESS_TOKEN"}
     result = run(campaign, "check", "--format", "json", env=env)
     assert result.exit_code == 1

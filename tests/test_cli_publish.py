@@ -3,45 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-def _plugin(name: str):
-    """Import tests/plugins/<name>.py without putting tests/plugins on sys.path
-    (that would make the ``flaky`` entry point visible to every test in this
-    process; subprocesses get it through PYTHONPATH instead)."""
-    import importlib.util
+from _support import load_plugin
 
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "plugins" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+kit = load_plugin("spi_testkit")
 
-
-kit = _plugin("spi_testkit")
-
-from spi_campaign.adapters import registry  # noqa: E402
 from spi_campaign.cli import cli  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _flaky(monkeypatch):
-    """Register the test adapter for this test only (what registry.register
-    does, undone afterwards so other test modules see the real platforms)."""
-    FlakyAdapter = _plugin("spi_test_adapter").FlakyAdapter
-
-    import spi_campaign.loader as loader
-
-    monkeypatch.setitem(registry._loaded, "flaky", FlakyAdapter)
-    monkeypatch.setitem(registry._entry_points(), "flaky", FlakyAdapter)
-    monkeypatch.setattr(loader, "_PLATFORMS", None)
+pytestmark = pytest.mark.usefixtures("flaky_platform")
 
 
 @pytest.fixture

@@ -10,42 +10,18 @@ from pathlib import Path
 
 import pytest
 
-def _plugin(name: str):
-    """Import tests/plugins/<name>.py without putting tests/plugins on sys.path
-    (that would make the ``flaky`` entry point visible to every test in this
-    process; subprocesses get it through PYTHONPATH instead)."""
-    import importlib.util
+from _support import load_plugin
 
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "plugins" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-kit = _plugin("spi_testkit")
+kit = load_plugin("spi_testkit")
 utc = kit.utc
 
-from spi_campaign.adapters import registry  # noqa: E402
 from spi_campaign.config import load_config  # noqa: E402
 from spi_campaign.engine import Engine, backoff  # noqa: E402
 from spi_campaign.ledger import Owner, Publication, SqliteLedger, ts  # noqa: E402
 from spi_campaign.loader import load_campaign  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _flaky(monkeypatch):
-    """Register the test adapter for this test only (what registry.register
-    does, undone afterwards so other test modules see the real platforms)."""
-    FlakyAdapter = _plugin("spi_test_adapter").FlakyAdapter
-
-    import spi_campaign.loader as loader
-
-    monkeypatch.setitem(registry._loaded, "flaky", FlakyAdapter)
-    monkeypatch.setitem(registry._entry_points(), "flaky", FlakyAdapter)
-    monkeypatch.setattr(loader, "_PLATFORMS", None)
+pytestmark = pytest.mark.usefixtures("flaky_platform")
 
 
 def run(root: Path, now, **kw):

@@ -6,28 +6,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
-def _plugin(name: str):
-    """Import tests/plugins/<name>.py without putting tests/plugins on sys.path
-    (that would make the ``flaky`` entry point visible to every test in this
-    process; subprocesses get it through PYTHONPATH instead)."""
-    import importlib.util
+from _support import load_plugin
 
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "plugins" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-kit = _plugin("spi_testkit")
+kit = load_plugin("spi_testkit")
 
 
 def test_eight_concurrent_publish_due_publish_everything_exactly_once(tmp_path):

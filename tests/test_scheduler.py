@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-def _plugin(name: str):
-    """Import tests/plugins/<name>.py without putting tests/plugins on sys.path
-    (that would make the ``flaky`` entry point visible to every test in this
-    process; subprocesses get it through PYTHONPATH instead)."""
-    import importlib.util
+from _support import load_plugin
 
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "plugins" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-kit = _plugin("spi_testkit")
+kit = load_plugin("spi_testkit")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import textwrap
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,15 +21,13 @@ import requests
 import responses
 from click.testing import CliRunner
 
+from _support import GRAPH, IG, add_account_checks, load
 from spi_campaign import redact
 from spi_campaign.adapters._http import GUARDED_LOGGERS
 from spi_campaign.cli import cli
 from spi_campaign.errors import AdapterError
 from spi_campaign.models import Account, Content, Media
 
-DATA = Path(__file__).parent / "data" / "platform"
-GRAPH = "https://graph.facebook.com/v27.0"
-IG = "17841405822304914"
 TOKENS = {
     "SPI_KOMINFO_X_API_KEY": "tok-SECRET-1234567890-xkey",
     "SPI_KOMINFO_X_API_SECRET": "tok-SECRET-1234567890-xsecret",
@@ -41,10 +38,6 @@ TOKENS = {
 }
 VERBOSITY = [[], ["-v"], ["-vv"]]
 NOISY = sorted(set(GUARDED_LOGGERS) | set(redact.NOISY_LIBRARIES))
-
-
-def load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
 def assert_clean(*texts: str | bytes) -> None:
@@ -75,10 +68,8 @@ def _restore_logging():
 
 
 @pytest.fixture
-def campaign(tmp_path) -> Path:
-    (tmp_path / "posts").mkdir()
-    config = tmp_path / "config.yaml"
-    config.write_text(textwrap.dedent(f"""\
+def campaign(camp) -> Path:
+    config = camp.write_config(f"""\
         timezone: Asia/Makassar
         accounts:
           kominfo-x:
@@ -91,8 +82,8 @@ def campaign(tmp_path) -> Path:
             platform: instagram
             ig_user_id: "{IG}"
             poll_interval: 0
-        """), encoding="utf-8")
-    (tmp_path / "posts" / "01.yaml").write_text(textwrap.dedent("""\
+        """)
+    camp.post("01.yaml", """\
         id: apa-itu-gratifikasi
         status: approved
         publish_at: 2026-12-07 09:00
@@ -107,7 +98,7 @@ def campaign(tmp_path) -> Path:
             media: []
           facebook:
             media: []
-        """), encoding="utf-8")
+        """)
     return config
 
 
@@ -137,10 +128,7 @@ def test_accounts_check(campaign, caplog, verbosity, outcome):
     caplog.set_level(logging.DEBUG)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rs:
         if outcome == "succeeds":
-            add_x_me(rs)
-            rs.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/page.json"))
-            rs.add(responses.GET, f"{GRAPH}/{IG}", json=load("meta/ig_user.json"))
-            rs.add(responses.GET, f"{GRAPH}/{IG}/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
+            add_account_checks(rs)
         else:
             add_x_me(rs, ok=False)
             rs.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/error_190_463.json"), status=400)

@@ -19,21 +19,17 @@ facebook-sdk and requests are imported inside methods only (``_http``).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any, Callable
 
-from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, PublicationRef, PublishResult,
-                                        ReconcileResult)
-from spi_campaign.errors import AdapterError, PermanentError, UnknownOutcomeError
+from spi_campaign.adapters._graph import DEFAULT_GRAPH_VERSION, GraphAdapter
+from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
+from spi_campaign.errors import PermanentError, UnknownOutcomeError
 from spi_campaign.models import Media, Rendered
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
-RECONCILE_MARGIN = timedelta(minutes=5)
 
-
-class FacebookAdapter(Adapter):
+class FacebookAdapter(GraphAdapter):
     platform = "facebook"
     label = "Facebook Page"
     style = "blue"
@@ -50,41 +46,13 @@ class FacebookAdapter(Adapter):
     }
     credentials = ("PAGE_TOKEN",)
     link_card = True
-
-    def __init__(self, account, env=None, *, tz=None):
-        super().__init__(account, env, tz=tz)
-        self._graph = None
+    product = "Facebook"
 
     # ----- plumbing -----------------------------------------------------------
 
     @property
-    def who(self) -> str:
-        return f"account '{self.account.name}'"
-
-    @property
     def page_id(self) -> str:
-        page = str(self.account.options.get("page_id") or "").strip()
-        if not page:
-            raise PermanentError(f"{self.who}: page_id is not set in config.yaml")
-        return page
-
-    @property
-    def token_env(self) -> str:
-        return self.account.env_prefix + "PAGE_TOKEN"
-
-    def _client(self):
-        if self._graph is None:
-            from spi_campaign.adapters._http import GraphClient, graph_version, option_float
-
-            token = self.secret("PAGE_TOKEN")
-            try:
-                version = graph_version(self.account.options.get("graph_version"), DEFAULT_GRAPH_VERSION)
-            except PermanentError as exc:
-                raise PermanentError(f"{self.who}: {exc}") from None
-            self._graph = GraphClient(token=token, version=version,
-                                      timeout=option_float(self.account.options, "timeout", 30.0),
-                                      who=self.who, token_env=self.token_env, product="Facebook")
-        return self._graph
+        return self._required_option("page_id")
 
     @staticmethod
     def post_url(post_id: str) -> str:
@@ -176,33 +144,16 @@ class FacebookAdapter(Adapter):
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Look for the post among the Page's posts since the attempt started."""
-        from spi_campaign.adapters._http import normalise_text
-
         prog = pub.progress or {}
         if prog.get("post_id"):
             pid = str(prog["post_id"])
             return ReconcileResult("published", url=self.post_url(pid), remote_id=pid)
-        if pub.rendered is None:
-            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
-        since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN
-        want = normalise_text(pub.rendered.text)
-        try:
-            graph = self._client()
-            result = graph.get(self.page_id, "posts", what="reading the Page's posts (GET /{page-id}/posts)",
-                               fields="id,message,created_time,permalink_url", since=int(since.timestamp()),
-                               limit=100)
-        except AdapterError as exc:
-            return ReconcileResult.cannot_tell(f"Facebook could not be asked: {exc}")
-        posts = result.get("data")
-        if not isinstance(posts, list):
-            return ReconcileResult.cannot_tell("Facebook answered without a list of posts")
-        for item in posts:
-            if isinstance(item, dict) and normalise_text(item.get("message")) == want:
-                pid = str(item.get("id"))
-                return ReconcileResult("published", url=item.get("permalink_url") or self.post_url(pid),
-                                       remote_id=pid)
+        found = self._search_recent(pub, "page_id", "posts", text_field="message", noun="posts",
+                                    what="reading the Page's posts (GET /{page-id}/posts)",
+                                    fields="id,message,created_time,permalink_url", limit=100)
+        if isinstance(found, ReconcileResult):
+            return found
+        if found is not None:
+            pid = str(found.get("id"))
+            return ReconcileResult("published", url=found.get("permalink_url") or self.post_url(pid), remote_id=pid)
         return ReconcileResult("not_found", detail="no Page post with this text since the attempt started")
-
-    def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()

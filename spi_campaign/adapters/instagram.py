@@ -28,15 +28,13 @@ import time
 from datetime import timedelta
 from typing import Any, Callable
 
-from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, PublicationRef, PublishResult,
-                                        ReconcileResult)
+from spi_campaign.adapters._graph import DEFAULT_GRAPH_VERSION, GraphAdapter
+from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError, QuotaDeferred, TransientError, UnknownOutcomeError
 from spi_campaign.models import Rendered
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
-RECONCILE_MARGIN = timedelta(minutes=5)
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
@@ -44,7 +42,7 @@ class _Expired(Exception):
     """A reused container expired (containers live 24 hours): make new ones."""
 
 
-class InstagramAdapter(Adapter):
+class InstagramAdapter(GraphAdapter):
     platform = "instagram"
     label = "Instagram"
     style = "magenta"
@@ -61,27 +59,13 @@ class InstagramAdapter(Adapter):
         "max_polls": Option(int, default=10, help="container status checks before giving up (retried later)"),
     }
     credentials = ("ACCESS_TOKEN",)
-
-    def __init__(self, account, env=None, *, tz=None):
-        super().__init__(account, env, tz=tz)
-        self._graph = None
+    product = "Instagram"
 
     # ----- plumbing -----------------------------------------------------------
 
     @property
-    def who(self) -> str:
-        return f"account '{self.account.name}'"
-
-    @property
     def ig_user(self) -> str:
-        ig = str(self.account.options.get("ig_user_id") or "").strip()
-        if not ig:
-            raise PermanentError(f"{self.who}: ig_user_id is not set in config.yaml")
-        return ig
-
-    @property
-    def token_env(self) -> str:
-        return self.account.env_prefix + "ACCESS_TOKEN"
+        return self._required_option("ig_user_id")
 
     @property
     def poll_interval(self) -> float:
@@ -92,20 +76,6 @@ class InstagramAdapter(Adapter):
     def max_polls(self) -> int:
         v = self.account.options.get("max_polls", 10)
         return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else 10
-
-    def _client(self):
-        if self._graph is None:
-            from spi_campaign.adapters._http import GraphClient, graph_version, option_float
-
-            token = self.secret("ACCESS_TOKEN")
-            try:
-                version = graph_version(self.account.options.get("graph_version"), DEFAULT_GRAPH_VERSION)
-            except PermanentError as exc:
-                raise PermanentError(f"{self.who}: {exc}") from None
-            self._graph = GraphClient(token=token, version=version,
-                                      timeout=option_float(self.account.options, "timeout", 30.0),
-                                      who=self.who, token_env=self.token_env, product="Instagram")
-        return self._graph
 
     # ----- quota --------------------------------------------------------------
 
@@ -192,17 +162,9 @@ class InstagramAdapter(Adapter):
         graph = self._client()
         ig = self.ig_user
         if len(urls) == 1:
-            cid = state.get("container")
-            fresh = not cid
-            if fresh:
-                url, alt = urls[0]
-                result = graph.post(ig, "media", {"image_url": url, "caption": post.text, "alt_text": alt},
-                                    what="creating the media container (POST /{ig-user-id}/media)", live=False)
-                cid = self._new_id(result, "creating the media container")
-                state["container"] = cid
-                save()
-            self._wait(str(cid), "the media container", reused=reused and not fresh)
-            return str(cid)
+            url, alt = urls[0]
+            data = {"image_url": url, "caption": post.text, "alt_text": alt}
+            return self._final_container("the media container", data, state, save, reused=reused)
 
         children = [str(c) for c in state.get("children") or ()][: len(urls)]
         reused_children = len(children)
@@ -216,16 +178,22 @@ class InstagramAdapter(Adapter):
             save()
         for n, child in enumerate(children):
             self._wait(child, f"carousel item {n + 1}", reused=reused and n < reused_children)
+        data = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": post.text}
+        return self._final_container("the carousel container", data, state, save, reused=reused)
+
+    def _final_container(self, label: str, data: dict[str, Any], state: dict[str, Any], save: Callable[[], None],
+                         *, reused: bool) -> str:
+        """The container recorded in ``state``, or a new one made from ``data``
+        (recorded and saved); returned once it is FINISHED."""
         cid = state.get("container")
         fresh = not cid
         if fresh:
-            result = graph.post(ig, "media", {"media_type": "CAROUSEL", "children": ",".join(children),
-                                              "caption": post.text},
-                                what="creating the carousel container (POST /{ig-user-id}/media)", live=False)
-            cid = self._new_id(result, "creating the carousel container")
+            result = self._client().post(self.ig_user, "media", data,
+                                         what=f"creating {label} (POST /{{ig-user-id}}/media)", live=False)
+            cid = self._new_id(result, f"creating {label}")
             state["container"] = cid
             save()
-        self._wait(str(cid), "the carousel container", reused=reused and not fresh)
+        self._wait(str(cid), label, reused=reused and not fresh)
         return str(cid)
 
     def _new_id(self, result: dict, what: str) -> str:
@@ -292,8 +260,6 @@ class InstagramAdapter(Adapter):
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """The recorded container's status first (PUBLISHED / not), then the
         account's recent media by caption."""
-        from spi_campaign.adapters._http import normalise_text
-
         prog = pub.progress or {}
         if prog.get("media_id"):
             mid = str(prog["media_id"])
@@ -310,27 +276,13 @@ class InstagramAdapter(Adapter):
         if container_status in ("FINISHED", "EXPIRED", "ERROR", "IN_PROGRESS"):
             return ReconcileResult("not_found", detail=f"the container was never published (status "
                                                        f"{container_status})")
-        if pub.rendered is None:
-            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
-        since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN
-        want = normalise_text(pub.rendered.text)
-        try:
-            result = self._client().get(self.ig_user, "media", fields="id,caption,permalink,timestamp",
-                                        since=int(since.timestamp()),
-                                        what="reading recent media (GET /{ig-user-id}/media)")
-        except AdapterError as exc:
-            return ReconcileResult.cannot_tell(f"Instagram could not be asked: {exc}")
-        items = result.get("data")
-        if not isinstance(items, list):
-            return ReconcileResult.cannot_tell("Instagram answered without a list of media")
-        for item in items:
-            if isinstance(item, dict) and normalise_text(item.get("caption")) == want:
-                mid = str(item.get("id"))
-                return ReconcileResult("published", url=item.get("permalink"), remote_id=mid)
+        found = self._search_recent(pub, "ig_user_id", "media", text_field="caption", noun="media",
+                                    what="reading recent media (GET /{ig-user-id}/media)",
+                                    fields="id,caption,permalink,timestamp")
+        if isinstance(found, ReconcileResult):
+            return found
+        if found is not None:
+            return ReconcileResult("published", url=found.get("permalink"), remote_id=str(found.get("id")))
         if container_status == "PUBLISHED":
             return ReconcileResult.cannot_tell("the container is published but the post was not found by caption")
         return ReconcileResult("not_found", detail="no post with this caption since the attempt started")
-
-    def close(self) -> None:
-        if self._graph is not None:
-            self._graph.close()

@@ -1,6 +1,6 @@
-"""``spi accounts list | check``. Thin: the data and the output live in
-``spi_campaign.render_accounts``; core modules are imported inside the
-commands so that ``spi --help`` stays cheap."""
+"""``spi accounts list | check``. Thin: the data lives in
+``spi_campaign.accounts`` and the output in ``spi_campaign.render_accounts``;
+both are imported inside the commands so that ``spi --help`` stays cheap."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def list_(app, fmt: str) -> None:
         spi accounts list --format json
     """
     from spi_campaign import render_accounts as ra
+    from spi_campaign.accounts import account_rows
     from spi_campaign.errors import SpiError
     from spi_campaign.redact import scrub
 
@@ -54,7 +55,7 @@ def list_(app, fmt: str) -> None:
         posts = app.campaign().posts
     except SpiError as exc:
         problem = scrub(str(exc))
-    rows = ra.account_rows(config, posts)
+    rows = account_rows(config, posts)
     if fmt == "json":
         click.echo(ra.accounts_json(rows))
     else:
@@ -82,10 +83,11 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
         spi accounts check diskominfos-bali-x diskominfos-bali-fb --format json
     """
     from spi_campaign import render_accounts as ra
+    from spi_campaign.accounts import check_account, select_accounts
 
     config = ctx.obj.config()
-    selected = ra.select_accounts(config, names)
-    rows = [ra.check_account(acc, config.timezone) for acc in selected]
+    selected = select_accounts(config, names)
+    rows = [check_account(acc, config.timezone) for acc in selected]
     if fmt == "json":
         click.echo(ra.checks_json(rows))
     else:

@@ -1,7 +1,8 @@
 """Helpers for the publishing tests: real campaign folders, real ``spi``
-processes, real SQLite ledgers. Imported by tests/test_*.py after putting
-this folder on sys.path (which is also what makes the ``flaky`` entry point
-visible to subprocesses)."""
+processes, real SQLite ledgers. Loaded by ``tests/_support.load_plugin``
+without putting this folder on sys.path; subprocesses get it on PYTHONPATH
+(``env()``), which is also what makes the ``flaky`` entry point visible to
+them."""
 
 from __future__ import annotations
 

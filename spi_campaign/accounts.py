@@ -1,0 +1,141 @@
+"""The data behind ``spi accounts list`` and ``spi accounts check``.
+
+``account_rows`` and ``select_accounts`` read the configuration (and which
+credential variables are set); ``check_account`` is the one function that
+reaches a platform, through the adapter's ``check()``. The terminal and JSON
+output of these rows is in ``render_accounts``.
+
+Secrets: rows carry environment variable *names* and whether each is set,
+never a value; every message taken from an exception goes through
+``redact.scrub``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any, Iterable, Mapping
+
+from spi_campaign import redact
+from spi_campaign.errors import NotFoundError, SpiError
+from spi_campaign.models import Account, Config, Post
+
+# Options worth showing next to an account (never credentials: those are not options).
+SHOWN_OPTIONS = ("page_id", "ig_user_id", "username", "path", "url", "graph_version")
+
+
+@dataclass
+class AccountRow:
+    name: str
+    platform: str
+    label: str
+    credentials: list[tuple[str, bool]]          # (env var name, is set)
+    posts: int | None = None                     # posts naming the account (None: posts not read)
+    approved: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return all(is_set for _, is_set in self.credentials)
+
+    @property
+    def missing(self) -> list[str]:
+        return [name for name, is_set in self.credentials if not is_set]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "platform": self.platform, "label": self.label,
+                "credentials": [{"env": n, "set": s} for n, s in self.credentials],
+                "ready": self.ready, "posts": self.posts, "approved": self.approved, "options": self.options}
+
+
+@dataclass
+class CheckRow:
+    name: str
+    platform: str
+    ok: bool
+    identity_id: str | None = None
+    posts_as: str | None = None
+    url: str | None = None
+    detail: str | None = None
+    error: str | None = None
+    kind: str | None = None                      # errors.*.kind of the failure (auth, transient...)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "platform": self.platform, "ok": self.ok, "id": self.identity_id,
+                "posts_as": self.posts_as, "url": self.url, "detail": self.detail, "error": self.error,
+                "kind": self.kind}
+
+
+def account_rows(config: Config, posts: Iterable[Post] | None,
+                 env: Mapping[str, str] | None = None) -> list[AccountRow]:
+    """One row per configured account, in config order. ``posts=None`` when
+    the posts could not be read (counts shown as unknown)."""
+    from spi_campaign.adapters import registry
+
+    env = os.environ if env is None else env
+    counts: dict[str, int] = {}
+    approved: dict[str, int] = {}
+    post_list = list(posts) if posts is not None else None
+    for p in post_list or ():
+        for name in set(p.accounts):
+            counts[name] = counts.get(name, 0) + 1
+            if p.status == "approved":
+                approved[name] = approved.get(name, 0) + 1
+    rows = []
+    for name, acc in config.accounts.items():
+        cls = registry.get(acc.platform) if acc.platform else None
+        creds = [(n, bool(env.get(n, "").strip())) for n in (cls.env_names(acc) if cls else [])]
+        rows.append(AccountRow(
+            name=name, platform=acc.platform or "?", label=(cls.label if cls else f"unknown platform {acc.platform!r}"),
+            credentials=creds,
+            posts=None if post_list is None else counts.get(name, 0),
+            approved=None if post_list is None else approved.get(name, 0),
+            options={k: (config.rel(acc.options[k]) if k == "path" else acc.options[k])
+                     for k in SHOWN_OPTIONS if acc.options.get(k) is not None},
+        ))
+    return rows
+
+
+def select_accounts(config: Config, names: Iterable[str]) -> list[Account]:
+    """The named accounts (all when none named); NotFoundError naming the unknown ones."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return list(config.accounts.values())
+    unknown = [n for n in names if n not in config.accounts]
+    if unknown:
+        from spi_campaign.config import suggest
+
+        hint = suggest(unknown[0], config.accounts) if len(unknown) == 1 else ""
+        known = ", ".join(config.accounts) or "none"
+        raise NotFoundError(f"unknown account{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(repr(u) for u in unknown)}{hint}; configured accounts: {known}")
+    return [config.accounts[n] for n in names]
+
+
+def check_account(account: Account, tz: tzinfo | None = None, env: Mapping[str, str] | None = None) -> CheckRow:
+    """Instantiate the account's adapter and ask the platform who it posts as."""
+    from spi_campaign.compose import adapter_class
+
+    try:
+        cls = adapter_class(account)
+    except SpiError as exc:
+        return CheckRow(account.name, account.platform, ok=False, error=redact.scrub(str(exc)), kind="config")
+    adapter = None
+    try:
+        adapter = cls(account, env=env, tz=tz)
+        ident = adapter.check()
+        return CheckRow(account.name, account.platform, ok=True, identity_id=str(ident.id), posts_as=ident.name,
+                        url=ident.url, detail=ident.detail)
+    except SpiError as exc:
+        return CheckRow(account.name, account.platform, ok=False, error=redact.scrub(str(exc)),
+                        kind=getattr(exc, "kind", "error"))
+    except Exception as exc:  # a plugin's bug must not hide the other accounts' results
+        return CheckRow(account.name, account.platform, ok=False, kind="error",
+                        error=redact.scrub(f"unexpected {type(exc).__name__}: {exc}"))
+    finally:
+        if adapter is not None:
+            try:
+                adapter.close()
+            except Exception:  # pragma: no cover
+                pass

@@ -1,0 +1,101 @@
+"""``GraphAdapter``: what the Facebook Page and Instagram adapters share.
+
+Both talk to Meta's Graph API through ``_http.GraphClient`` with one access
+token, a configurable ``graph_version`` and ``timeout``; this base class
+builds that client once per adapter instance and closes it, and looks a lost
+post up among the account's recent posts for ``reconcile``.
+
+This module is imported when the adapter *class* is looked up (``validate``,
+``preview``), so, like the adapter modules, it imports ``_http`` (and through
+it requests and facebook-sdk) only inside methods.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from spi_campaign.adapters.base import Adapter, PublicationRef, ReconcileResult
+from spi_campaign.errors import AdapterError, PermanentError
+
+DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
+RECONCILE_MARGIN = timedelta(minutes=5)
+
+
+class GraphAdapter(Adapter):
+    """Base class of the Graph API adapters.
+
+    credentials: exactly one field, the access token
+    product:     the platform's name in error messages ("Facebook", "Instagram")
+    """
+
+    product: ClassVar[str] = ""
+
+    def __init__(self, account, env=None, *, tz=None):
+        super().__init__(account, env, tz=tz)
+        self._graph = None
+
+    # ----- plumbing -----------------------------------------------------------
+
+    @property
+    def who(self) -> str:
+        return f"account '{self.account.name}'"
+
+    @property
+    def token_env(self) -> str:
+        return self.account.env_prefix + self.credentials[0]
+
+    def _required_option(self, key: str) -> str:
+        """A required id option (``page_id``, ``ig_user_id``), stripped; PermanentError if unset."""
+        value = str(self.account.options.get(key) or "").strip()
+        if not value:
+            raise PermanentError(f"{self.who}: {key} is not set in config.yaml")
+        return value
+
+    def _client(self):
+        if self._graph is None:
+            from spi_campaign.adapters._http import GraphClient, graph_version, option_float
+
+            token = self.secret(self.credentials[0])
+            try:
+                version = graph_version(self.account.options.get("graph_version"), DEFAULT_GRAPH_VERSION)
+            except PermanentError as exc:
+                raise PermanentError(f"{self.who}: {exc}") from None
+            self._graph = GraphClient(token=token, version=version,
+                                      timeout=option_float(self.account.options, "timeout", 30.0),
+                                      who=self.who, token_env=self.token_env, product=self.product)
+        return self._graph
+
+    def _search_recent(self, pub: PublicationRef, id_option: str, edge: str, *, text_field: str, noun: str,
+                       what: str, fields: str, **params: Any) -> dict | ReconcileResult | None:
+        """Look for ``pub``'s text among the items of ``GET /{id}/{edge}``
+        (``id`` from the account option ``id_option``) created since its
+        attempt started, comparing each item's ``text_field`` after
+        ``normalise_text``.
+
+        Returns the first matching item, None if no item matches, or a
+        ``cannot_tell`` ReconcileResult when there is nothing to compare with
+        or the platform cannot be asked (``noun``: what the list holds, for
+        that message)."""
+        from spi_campaign.adapters._http import normalise_text
+
+        if pub.rendered is None:
+            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
+        since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN
+        want = normalise_text(pub.rendered.text)
+        try:
+            result = self._client().get(self._required_option(id_option), edge, what=what, fields=fields,
+                                        since=int(since.timestamp()), **params)
+        except AdapterError as exc:
+            return ReconcileResult.cannot_tell(f"{self.product} could not be asked: {exc}")
+        items = result.get("data")
+        if not isinstance(items, list):
+            return ReconcileResult.cannot_tell(f"{self.product} answered without a list of {noun}")
+        for item in items:
+            if isinstance(item, dict) and normalise_text(item.get(text_field)) == want:
+                return item
+        return None
+
+    def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
