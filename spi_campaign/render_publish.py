@@ -210,3 +210,20 @@ def rows_list(console: Console, rows: Iterable[Publication], tz: tzinfo, prefix:
 
 def message(console: Console, text: str, style: str = "") -> None:
     _print(console, Text(text, style=style))
+
+
+def upcoming(console: Console, rows: Iterable[Publication], tz: tzinfo, limit: int = 5) -> None:
+    """The next ``limit`` pending publications, soonest first (the daemon's start-up plan)."""
+    rows = sorted(rows, key=lambda r: (r.due_at, r.post, r.account))
+    if not rows:
+        message(console, "nothing pending: waiting for new posts")
+        return
+    message(console, f"next {min(limit, len(rows))} of {len(rows)} pending publication(s):")
+    for r in rows[:limit]:
+        t = Text("  ")
+        t.append(human(r.due_at, tz))
+        t.append("  ")
+        t.append(r.post, style="cyan")
+        t.append(" -> ")
+        t.append(r.account, style="cyan")
+        _print(console, t)

@@ -14,34 +14,24 @@ just wakes us up. Jobs:
   (``spi post retry``, a crashed ``publish-due``): one cheap query, and a full
   sync every ``FULL_SYNC_EVERY``.
 
-Idle, the main thread sleeps in the scheduler until the next job, the file
-watcher blocks in ``select`` on an inotify descriptor, and no other thread
-runs: no busy loop, no measurable CPU.
+Idle, the main thread sleeps in the scheduler until the next job and the
+file watcher (``watch.py``, watchdog/inotify) sleeps in the kernel: no busy
+loop, no measurable CPU.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
-import os
-import select
 import signal
-import struct
 import threading
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Callable
-
 from spi_campaign.errors import SpiError
 
 log = logging.getLogger("spi_campaign.scheduler")
 
 HOUSEKEEPING_SECONDS = 60
 FULL_SYNC_EVERY = timedelta(minutes=15)
-DEBOUNCE_SECONDS = 0.25
-POLL_SECONDS = 2.0
 
 
 class Daemon:
@@ -71,9 +61,9 @@ class Daemon:
         from spi_campaign import render_publish as rp
         from spi_campaign.engine import Engine
         from spi_campaign.ledger import open_ledger
+        from spi_campaign.watch import Watcher
 
         cfg = self.app.config()
-        campaign = self.app.campaign()
         tz = cfg.timezone
         ledger = open_ledger(cfg.state, dry_run=self.dry_run)
         self.engine = Engine(cfg, ledger, dry_run=self.dry_run,
@@ -91,15 +81,22 @@ class Daemon:
         if hasattr(signal, "SIGHUP"):
             signal.signal(signal.SIGHUP, self._on_hup)
 
-        rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
-                                 f"timezone {cfg.timezone_name}, ledger {cfg.rel(cfg.state)}"
-                                 + (" (dry run: nothing is written)" if self.dry_run else ""))
-        self.engine.set_campaign(campaign)
-        self._sync_and_dispatch(initial=True)
-        self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
+        # Watch before reading the posts: a file saved while we start is then
+        # either in the first read or queues a reload (a job that runs as soon
+        # as the scheduler starts); it is never lost.
         if self.watch:
             self.watcher = Watcher(cfg.posts_dir, cfg.path, self._on_files_changed)
             self.watcher.start()
+        campaign = self.app.campaign()
+        self.engine.set_campaign(campaign)
+        self._sync_and_dispatch(initial=True)
+        self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
+        # The start-up line comes last: once it is out, changes are watched.
+        rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
+                                 f"timezone {cfg.timezone_name}, ledger {cfg.rel(cfg.state)}"
+                                 + (", watching the post files" if self.watch else "")
+                                 + (" (dry run: nothing is written)" if self.dry_run else ""))
+        rp.upcoming(self.console, self.engine.ledger.rows(states=("pending",)), tz)
         try:
             if not self.engine._stopping.is_set():
                 self.scheduler.start()   # blocks until shutdown
@@ -264,171 +261,3 @@ class Daemon:
             self._sync_and_dispatch()
         else:
             self._dispatch()
-
-
-# ----- watching the post files ---------------------------------------------------------------
-
-_IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x2, 0x4, 0x8
-_IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x40, 0x80, 0x100, 0x200
-_IN_DELETE_SELF, _IN_MOVE_SELF, _IN_Q_OVERFLOW, _IN_ISDIR = 0x400, 0x800, 0x4000, 0x40000000
-_MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
-         | _IN_DELETE_SELF | _IN_MOVE_SELF)
-_EVENT = struct.Struct("iIII")
-
-
-class Watcher:
-    """Calls ``callback`` (from its own thread) shortly after a post file or
-    the config file changes. Linux: inotify through ctypes, blocking in
-    ``select`` (zero CPU while nothing changes). Elsewhere: a stat poll every
-    ``POLL_SECONDS``."""
-
-    def __init__(self, posts_dir: Path, config_path: Path, callback: Callable[[], None]):
-        self.posts_dir = Path(posts_dir).resolve()
-        self.config_path = Path(config_path).resolve()
-        self.callback = callback
-        self._r, self._w = os.pipe()
-        self._thread: threading.Thread | None = None
-        self._fd = -1
-        self._libc = None
-        self._wds: dict[int, Path] = {}
-
-    def start(self) -> None:
-        target = self._run_inotify if self._init_inotify() else self._run_poll
-        self._thread = threading.Thread(target=target, name="spi-watch", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        try:
-            os.write(self._w, b"x")
-        except OSError:
-            pass
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    # inotify
-
-    def _init_inotify(self) -> bool:
-        if not hasattr(os, "O_CLOEXEC") or os.uname().sysname != "Linux":
-            return False
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
-        except (OSError, AttributeError):
-            return False
-        if fd < 0:
-            return False
-        self._libc, self._fd = libc, fd
-        self._add_watches()
-        return bool(self._wds)
-
-    def _add_watch(self, path: Path) -> None:
-        wd = self._libc.inotify_add_watch(self._fd, os.fsencode(str(path)), _MASK)
-        if wd >= 0:
-            self._wds[wd] = path
-
-    def _add_watches(self) -> None:
-        self._add_watch(self.config_path.parent)
-        if self.posts_dir.is_dir():
-            for dirpath, dirnames, _ in os.walk(self.posts_dir):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                self._add_watch(Path(dirpath))
-
-    def _relevant(self, wd: int, mask: int, name: str) -> bool:
-        if mask & _IN_Q_OVERFLOW:
-            return True
-        where = self._wds.get(wd)
-        if where is None:
-            return False
-        if where == self.config_path.parent and name == self.config_path.name:
-            return True
-        try:
-            inside = where == self.posts_dir or self.posts_dir in where.parents
-        except Exception:
-            inside = False
-        if not inside:
-            return False
-        if mask & (_IN_DELETE_SELF | _IN_MOVE_SELF):
-            return True
-        if mask & _IN_ISDIR:
-            return not name.startswith(".")
-        return name.endswith((".yaml", ".yml")) and not name.startswith(".")
-
-    def _read_events(self) -> bool:
-        relevant = False
-        while True:
-            try:
-                data = os.read(self._fd, 65536)
-            except BlockingIOError:
-                return relevant
-            except OSError:
-                return relevant
-            if not data:
-                return relevant
-            off = 0
-            while off + _EVENT.size <= len(data):
-                wd, mask, _cookie, length = _EVENT.unpack_from(data, off)
-                name = data[off + _EVENT.size: off + _EVENT.size + length].split(b"\0", 1)[0].decode(
-                    "utf-8", "replace")
-                off += _EVENT.size + length
-                if self._relevant(wd, mask, name):
-                    relevant = True
-
-    def _run_inotify(self) -> None:
-        try:
-            while True:
-                ready, _, _ = select.select([self._fd, self._r], [], [])
-                if self._r in ready:
-                    return
-                if not self._read_events():
-                    continue
-                # Debounce: an editor's save is several events; wait for quiet.
-                while True:
-                    ready, _, _ = select.select([self._fd, self._r], [], [], DEBOUNCE_SECONDS)
-                    if self._r in ready:
-                        return
-                    if not ready:
-                        break
-                    self._read_events()
-                self._add_watches()   # new folders
-                try:
-                    self.callback()
-                except Exception:
-                    log.exception("reload callback failed")
-        finally:
-            os.close(self._fd)
-
-    # polling fallback
-
-    def _signature(self):
-        sig = []
-        for p in [self.config_path]:
-            try:
-                st = p.stat()
-                sig.append((str(p), st.st_mtime_ns, st.st_size))
-            except OSError:
-                sig.append((str(p), None, None))
-        if self.posts_dir.is_dir():
-            for dirpath, dirnames, filenames in os.walk(self.posts_dir):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                for f in filenames:
-                    if f.endswith((".yaml", ".yml")):
-                        try:
-                            st = os.stat(os.path.join(dirpath, f))
-                            sig.append((os.path.join(dirpath, f), st.st_mtime_ns, st.st_size))
-                        except OSError:
-                            pass
-        return sorted(sig, key=lambda x: x[0])
-
-    def _run_poll(self) -> None:
-        last = self._signature()
-        while True:
-            ready, _, _ = select.select([self._r], [], [], POLL_SECONDS)
-            if ready:
-                return
-            cur = self._signature()
-            if cur != last:
-                last = cur
-                try:
-                    self.callback()
-                except Exception:
-                    log.exception("reload callback failed")
