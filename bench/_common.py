@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -83,3 +84,18 @@ def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     k = max(0, min(len(s) - 1, int(round(p / 100 * (len(s) - 1)))))
     return s[k]
+
+
+def wall(cmd: list[str], cwd=None, env=None) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def interleaved(a: list[str], b: list[str], runs: int, cwd=None, env=None) -> tuple[float, float]:
+    """Median wall time of commands a and b, run alternately so noise hits both."""
+    ta, tb = [], []
+    for _ in range(runs):
+        ta.append(wall(a, cwd, env))
+        tb.append(wall(b, cwd, env))
+    return statistics.median(ta), statistics.median(tb)

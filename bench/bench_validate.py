@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _util import SPI, interleaved
+from _common import SPI, interleaved
 
 p = argparse.ArgumentParser()
 p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -67,7 +67,7 @@ variants:
 for n in args.sizes:
     with tempfile.TemporaryDirectory() as tmp:
         root = generate(Path(tmp), n)
-        spi_t, base_t = interleaved(SPI + ["--config", str(root / "config.yaml"), "post", "validate"],
+        spi_t, base_t = interleaved([SPI, "--config", str(root / "config.yaml"), "post", "validate"],
                                     [sys.executable, "-c", BASELINE, str(root / "posts")], args.runs)
         target = " (target <= 2x)" if n >= 10000 else ""
         print(f"validate {n:>6} posts: {spi_t:.2f} s   CSafeLoader parse: {base_t:.2f} s   "
