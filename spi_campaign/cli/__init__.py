@@ -35,13 +35,13 @@ class App:
             self._config = load_config(self.config_path)
         return self._config
 
-    def campaign(self, *, extra_files=()):
+    def campaign(self):
         """Load every post. Problems inside posts are *not* errors here (each
         command decides); an unreadable config or posts folder is."""
-        if self._campaign is None or extra_files:
+        if self._campaign is None:
             from spi_campaign.loader import load_campaign
 
-            self._campaign = load_campaign(self.config(), extra_files=extra_files)
+            self._campaign = load_campaign(self.config())
         return self._campaign
 
 
