@@ -64,19 +64,21 @@ def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None
     if not rows:
         console.print("No posts match.")
         return
-    table = Table(show_lines=False, header_style="bold")
-    for col in ("Next publish", "Id", "Status", "Topic", "Accounts", "Repeat"):
-        table.add_column(col, overflow="fold")
+    table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False, leading=1)
+    table.add_column("Next publish", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Id / topic", overflow="fold")
+    table.add_column("Accounts", no_wrap=True)
     status_style = {"approved": "green", "draft": "yellow", "cancelled": "red"}
     for r in rows:
-        table.add_row(
-            Text(human(r["_next"], tz) if r["_next"] else "-"),
-            Text(r["id"], style="cyan"),
-            Text(r["status"], style=status_style.get(r["status"], "")),
-            Text(r["topic"] or "-"),
-            Text(", ".join(r["accounts"])),
-            Text(r["repeat"] or "-"),
-        )
+        when = Text(human(r["_next"], tz) if r["_next"] else "-")
+        if r["repeat"]:
+            when.append(f"\n↻ {r['repeat']}", style="dim")
+        ident = Text(r["id"], style="cyan")
+        if r["topic"]:
+            ident.append(f"\n{r['topic']}", style="dim")
+        table.add_row(when, Text(r["status"], style=status_style.get(r["status"], "")), ident,
+                      Text("\n".join(r["accounts"])))
     console.print(table)
 
 
