@@ -167,9 +167,13 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo) -> None:
     if not rows:
         console.print("No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
         return
-    table = Table(show_lines=False, header_style="bold")
-    for col in ("occurrence", "post", "account", "state", "att.", "next attempt / URL / error"):
-        table.add_column(col, overflow="fold")
+    # The detail (URL, error, next attempt) gets a line of its own under the
+    # row, so the table stays readable at 80 columns.
+    table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False)
+    table.add_column("occurrence", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("att.", justify="right", no_wrap=True)
+    table.add_column("post -> account", overflow="fold")
     for r in rows:
         detail = Text()
         if r.state == "pending" and r.next_attempt:
@@ -181,8 +185,13 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo) -> None:
             if detail:
                 detail.append(" ")
             detail.append(info)
-        table.add_row(human(r.occurrence, tz), Text(r.post), Text(r.account),
-                      Text(r.state, style=STATE_STYLES.get(r.state, "")), str(r.attempts), detail)
+        who = Text(r.post, style="cyan")
+        who.append(" -> ")
+        who.append(r.account, style="cyan")
+        table.add_row(human(r.occurrence, tz), Text(r.state, style=STATE_STYLES.get(r.state, "")),
+                      str(r.attempts), who)
+        if detail:
+            table.add_row("", "", "", Text("  ").append_text(detail))
     console.print(table)
     counts: dict[str, int] = {}
     for r in rows:
