@@ -46,7 +46,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         problems.append(Problem(fname, line, None, account, severity, message))
 
     if not path.exists():
-        err(None, f"config file {path} not found (create one with 'spi init', or pass --config)")
+        err(None, "config file not found (create one with 'spi init', or pass --config PATH)")
         return None, problems
     try:
         docs = load_file(path)

@@ -77,6 +77,8 @@ class SyncReport:
     unknown: list[Publication] = field(default_factory=list)        # still unknown after reconcile
     broken_files: list[str] = field(default_factory=list)
     invalid_posts: list[str] = field(default_factory=list)
+    # broken file (as shown) or invalid post id -> its first error, "file:line: message"
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,11 +94,12 @@ class RunReport:
     @property
     def exit_code(self) -> int:
         """1 when somebody should look: a failure, an unknown outcome
-        (new or still unresolved), a newly missed publication, or a due
-        publication held back by a broken file or an invalid post."""
+        (new or still unresolved), a newly missed publication, a due
+        publication held back by an invalid post, or a post file that cannot
+        be read (its posts cannot even be scheduled)."""
         bad = any(o.result in ("failed", "unknown") for o in self.outcomes)
         s = self.sync
-        return 1 if bad or s.missed or s.held_due or s.unknown or s.became_unknown else 0
+        return 1 if bad or s.missed or s.held_due or s.unknown or s.became_unknown or s.broken_files else 0
 
 
 @dataclass
@@ -248,6 +251,12 @@ class Engine:
         for post in campaign.posts:
             posts.setdefault(post.id, post)
         rep.invalid_posts = sorted(pid for pid in invalid if pid in posts)
+        for prob in campaign.problems:
+            if prob.severity != "error" or not prob.file:
+                continue
+            where = f"{cfg.rel(prob.file)}:{prob.line}" if prob.line else cfg.rel(prob.file)
+            key = prob.post if prob.post in rep.invalid_posts else cfg.rel(prob.file)
+            rep.reasons.setdefault(key, f"{where}: {prob.message}")
 
         desired: dict[tuple[str, str, datetime], tuple[Post, str | None]] = {}
         latest_due: dict[str, datetime] = {}   # recurring post -> its latest occurrence at or before now

@@ -84,11 +84,12 @@ def _key_line(console: Console, label: str, style: str, r: Publication, tz: tzin
 def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
     """Everything the sync found that a person should know."""
     for f in s.broken_files:
-        _print(console, Text(f"error: {f} cannot be read; its posts are held (not published, not cancelled) "
-                             "until it is fixed", style="bold red"))
+        _print(console, Text(f"error: {s.reasons.get(f, f)} - the file cannot be read; its posts are held "
+                             "(not published, not cancelled) until it is fixed", style="bold red"))
     for pid in s.invalid_posts:
-        _print(console, Text(f"error: post '{pid}' has errors; its publications are held "
-                             "(run 'spi post validate')", style="bold red"))
+        why = s.reasons.get(pid)
+        _print(console, Text(f"error: post '{pid}' is held" + (f": {why}" if why else "")
+                             + " (see 'spi post validate')", style="bold red"))
     for r in s.missed:
         _key_line(console, "missed    ", "red", r, tz, r.error or "older than the catch-up window")
     for r, why in s.skipped:

@@ -141,7 +141,7 @@ def test_config_errors(camp, run_cli):
 def test_missing_config_is_one_clear_error(tmp_path, run_cli):
     result = run_cli("--config", str(tmp_path / "nope.yaml"), "post", "validate", config=False)
     assert result.exit_code == 1
-    assert "nope.yaml not found" in result.output
+    assert "nope.yaml: error: config file not found" in result.output
 
 
 def test_duplicate_ids_across_files(camp, run_cli):

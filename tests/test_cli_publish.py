@@ -212,3 +212,17 @@ def test_every_command_has_an_example_in_its_help(c):
     for cmd in ("publish-due", "schedule", "publish", "status", "retry", "resolve"):
         r = spi(c, "post", cmd, "--help")
         assert r.exit_code == 0 and "Example" in r.output and "spi post" in r.output
+
+
+def test_one_broken_file_never_stops_the_rest_and_is_reported(c):
+    (c / "posts" / "rusak.yaml").write_text("id: rusak\nstatus: approved\ntext: [halo\n")
+    kit.write_post(c, "salah", kit.now().replace(microsecond=0) - timedelta(minutes=1), ["a", "nobody"])
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 1, r.output                         # cron mails somebody
+    assert r.output.count("published p") == 2                 # the rest went out
+    broken = [ln for ln in r.output.splitlines() if "rusak.yaml" in ln][0]
+    assert "posts/rusak.yaml:4: YAML syntax error" in broken and "held" in broken
+    held = [ln for ln in r.output.splitlines() if "post 'salah' is held" in ln][0]
+    assert "unknown account 'nobody'" in held and "salah.yaml:" in held
+    assert "Traceback" not in r.output
+    assert {(x["post"], x["state"]) for x in status(c)} >= {("p", "published"), ("salah", "pending")}
