@@ -391,8 +391,9 @@ def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Ca
     if path is None and url is None:
         err("media", f"{prefix}media item {index + 1} needs 'path' (a file) or 'url'", at=item_line)
         return None
-    if path is not None and not isinstance(path, str):
-        err("media", f"{prefix}media item {index + 1}: path must be text", at=item_line)
+    if path is not None and (not isinstance(path, str) or not path.strip() or "\0" in path):
+        err("media", f"{prefix}media item {index + 1}: path must be a file name, got {short_repr(path)}",
+            at=item_line)
         ok = False
     if url is not None and (not isinstance(url, str) or not _URL.match(url.strip())):
         err("media", f"{prefix}media item {index + 1}: url must be an http(s) URL, got {short_repr(url)}",

@@ -39,7 +39,7 @@ def media_info(path: Path) -> tuple[str | None, int | None]:
         size = os.stat(path).st_size
         with open(path, "rb") as fh:
             head = fh.read(16)
-    except OSError:
+    except (OSError, ValueError):   # ValueError: a name the OS cannot take
         return None, None
     for magic, mime in _MAGIC:
         if head.startswith(magic):

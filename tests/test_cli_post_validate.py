@@ -325,3 +325,13 @@ def test_lone_surrogate_is_an_error_not_a_crash(camp, run_cli):
     # libyaml refuses the escape itself; the loader's own check covers the pure-Python parser.
     assert probs[0]["line"] == 4 and "invalid" in probs[0]["message"] and "character" in probs[0]["message"]
     assert run_cli("post", "preview").exit_code == 0
+
+
+def test_media_path_with_nul_byte_is_a_problem(camp, run_cli):
+    camp.post("n.yaml", GOOD + 'media:\n  - {path: "a\\0b.png", alt: x}\n  - ""\n')
+    result = run_cli("post", "validate", "--format", "json")
+    _, probs = problems(result)
+    assert result.exit_code == 1
+    msgs = [p["message"] for p in only(probs)]
+    assert "media item 1: path must be a file name, got 'a\\x00b.png'" in msgs
+    assert "media item 2: path must be a file name, got ''" in msgs
