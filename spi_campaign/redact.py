@@ -37,6 +37,14 @@ def scrub(text: str) -> str:
 
 
 class RedactFilter(logging.Filter):
+    """Scrubs secrets from the message and traceback of every record.
+    ``tracebacks=False`` drops tracebacks altogether: a user sees one line,
+    and the traceback only with ``-vv``."""
+
+    def __init__(self, tracebacks: bool = True):
+        super().__init__()
+        self.tracebacks = tracebacks
+
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             msg = record.getMessage()
@@ -45,18 +53,24 @@ class RedactFilter(logging.Filter):
         record.msg = scrub(msg)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = (scrub(logging.Formatter().formatException(record.exc_info))
+                               if self.tracebacks else None)
             record.exc_info = None
+        elif not self.tracebacks:
+            record.exc_text = None
         return True
 
 
 def configure_logging(verbosity: int, stream=None) -> None:
-    """0: warnings; 1 (-v): info; 2+ (-vv): debug for spi's own loggers.
-    Library loggers stay at WARNING (see module doc)."""
+    """0: warnings; 1 (-v): info; 2+ (-vv): debug for spi's own loggers,
+    and tracebacks. Library loggers stay at WARNING (see module doc).
+
+    Called by every ``spi`` invocation: without our handler Python's
+    last-resort handler would print warnings unfiltered, tracebacks included."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    handler.addFilter(RedactFilter())
+    handler.addFilter(RedactFilter(tracebacks=verbosity >= 2))
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_spi", False):

@@ -226,3 +226,17 @@ def test_one_broken_file_never_stops_the_rest_and_is_reported(c):
     assert "unknown account 'nobody'" in held and "salah.yaml:" in held
     assert "Traceback" not in r.output
     assert {(x["post"], x["state"]) for x in status(c)} >= {("p", "published"), ("salah", "pending")}
+
+
+def test_adapter_bug_is_one_line_not_a_traceback_unless_vv(c):
+    kit.control(c, "f", script={"g": ["crash"]})
+    kit.write_post(c, "g", kit.now() - timedelta(minutes=1), ["f"])
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 1
+    assert "unexpected error from the flaky adapter: RuntimeError: adapter bug" in r.output
+    assert "Traceback" not in r.output and "Traceback" not in r.stderr
+    assert [x["state"] for x in status(c, "g")] == ["unknown"]     # never retried automatically
+    kit.write_post(c, "h", kit.now() - timedelta(minutes=1), ["f"])
+    kit.control(c, "f", script={"h": ["crash"]})
+    debug = spi(c, "-vv", "post", "publish-due")
+    assert "Traceback" in debug.stderr and "RuntimeError: adapter bug" in debug.stderr

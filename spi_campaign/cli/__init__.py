@@ -73,10 +73,9 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
         spi post publish-due --dry-run
     """
     ctx.obj = App(config_path, verbose)
-    if verbose:
-        from spi_campaign.redact import configure_logging
+    from spi_campaign.redact import configure_logging
 
-        configure_logging(verbose)
+    configure_logging(verbose)
 
 
 def _register() -> None:
