@@ -22,9 +22,10 @@ from typing import Any, Callable, Iterable
 
 from spi_campaign.errors import (AdapterError, AuthError, NotFoundError, PermanentError, QuotaDeferred, SpiError,
                                  TransientError, UnknownOutcomeError)
-from spi_campaign.ledger import (Change, DayCap, Ledger, Owner, Publication, claimer_dead, parse_ts, ts)
+from spi_campaign.ledger import (LIVE_STATES, Change, DayCap, Ledger, Owner, Publication, claimer_dead, parse_ts,
+                                 ts)
 from spi_campaign.models import Account, Campaign, Config, Post, Rendered
-from spi_campaign.timeutil import now_utc
+from spi_campaign.timeutil import MAX_DURATION, now_utc
 
 log = logging.getLogger("spi_campaign.engine")
 UTC = timezone.utc
@@ -71,7 +72,10 @@ class SyncReport:
     skipped: list[tuple[Publication, str]] = field(default_factory=list)
     revived: list[Publication] = field(default_factory=list)
     held_due: list[Publication] = field(default_factory=list)       # due, but held: attention
-    edited: list[Publication] = field(default_factory=list)         # published, then edited
+    edited: list[Publication] = field(default_factory=list)         # published, then edited (or moved)
+    # (post id, account, occurrence, live row of a post id no longer in the YAML at that
+    # account and time): a renamed post, not published again
+    renamed: list[tuple[str, str, datetime, Publication]] = field(default_factory=list)
     became_unknown: list[Publication] = field(default_factory=list)
     reconciled: list[tuple[Publication, str, str | None]] = field(default_factory=list)  # row, state, url
     unknown: list[Publication] = field(default_factory=list)        # still unknown after reconcile
@@ -278,9 +282,27 @@ class Engine:
         self._latest_due = latest_due
 
         existing = {r.key: r for r in self.ledger.rows()}
+        # Exactly once also across edits of the YAML: a one-off post that went
+        # out (or may have) is not published again because its time moved (new
+        # publish_at, or a new timezone for a time written without offset), and
+        # a post whose id changed (renamed file or id) is not published again at
+        # a time its old id already went out on that account.
+        live_of: dict[tuple[str, str], Publication] = {}
+        live_at: dict[tuple[str, datetime], list[Publication]] = {}
+        for r in existing.values():
+            if r.state in LIVE_STATES:
+                live_of.setdefault((r.post, r.account), r)
+                live_at.setdefault((r.account, r.occurrence), []).append(r)
         new_rows: list[Publication] = []
         for key, (post, h) in desired.items():
             if key in existing:
+                continue
+            if not post.repeat and (key[0], key[1]) in live_of:
+                rep.edited.append(live_of[(key[0], key[1])])
+                continue
+            gone = [r for r in live_at.get((key[1], key[2]), ()) if r.post not in posts]
+            if gone:
+                rep.renamed.append((key[0], key[1], key[2], gone[0]))
                 continue
             missed = key[2] < cutoff
             error = f"older than the catch-up window ({_dur(self.catch_up)}) when first seen" if missed else None
@@ -742,7 +764,10 @@ class Engine:
 
         post = campaign.post(post_id)
         if post is None:
-            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+            broken = (f"; {len(campaign.broken_files)} post file(s) cannot be read and may hold it "
+                      "(run 'spi post validate')" if campaign.broken_files else "")
+            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}"
+                                + broken)
         if post.id in campaign.invalid_posts:
             raise SpiError(f"post '{post_id}' has errors and cannot be published; run 'spi post validate'")
         if post.status != "approved":
@@ -767,7 +792,13 @@ class Engine:
             occ = self._current_occurrence(post, name, now)
             if occ is None:
                 raise SpiError(f"post '{post_id}' has no occurrence to publish (until has passed)")
-            out.append(Target(post, acc, occ, self.ledger.get((post.id, name, occ))))
+            row = self.ledger.get((post.id, name, occ))
+            if row is None and not post.repeat:
+                # A one-off post whose time moved after it went out: that publication is this post's.
+                live = self.ledger.rows(post=post.id, account=name, states=LIVE_STATES)
+                if live:
+                    occ, row = live[0].occurrence, live[0]
+            out.append(Target(post, acc, occ, row))
         return out
 
     def _current_occurrence(self, post: Post, account: str, now: datetime) -> datetime | None:
@@ -865,8 +896,9 @@ class Engine:
 def backoff(base: timedelta, attempt: int) -> timedelta:
     """Delay before attempt ``attempt + 1``: exponential, plus up to 25% jitter
     (never less than the exponential value, so tests can bound it)."""
-    exp = base * (2 ** max(0, attempt - 1))
-    return exp * (1 + random.uniform(0, 0.25))
+    # Bounded (a large max_attempts must not overflow the date arithmetic).
+    seconds = min(base.total_seconds() * 2.0 ** min(max(0, attempt - 1), 64), MAX_DURATION.total_seconds())
+    return timedelta(seconds=seconds) * (1 + random.uniform(0, 0.25))
 
 
 def _with(row: Publication, values: dict[str, Any]) -> Publication:

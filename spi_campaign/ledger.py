@@ -325,14 +325,20 @@ class SqliteLedger(Ledger):
         path = Path(path)
         if path.exists():
             try:
-                src = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=cls.BUSY_TIMEOUT_MS / 1000)
+                # A real file URI: a raw path with '#', '?' or '%' names another file (and
+                # would create it). mode=rw, not ro: it never creates the file either, is
+                # read-only anyway when the file is, and, as the last connection, it removes
+                # the -wal/-shm files on close where a read-only one leaves them behind. No
+                # row is ever changed (at most a WAL a crashed process left is checkpointed).
+                src = sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True,
+                                      timeout=cls.BUSY_TIMEOUT_MS / 1000)
                 try:
                     src.backup(mem)
                 finally:
                     src.close()
             except sqlite3.Error as exc:
                 raise LedgerError(f"cannot read the ledger {path}: {exc}") from None
-        led = cls(mem, None)
+        led = cls(mem, path)   # the path names the ledger in messages; nothing is written to it
         led._setup(wal=False)
         return led
 

@@ -33,16 +33,30 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 _BAD_CHARS = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
-def find_post_files(posts_dir: Path) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` below ``posts_dir``, sorted; hidden folders skipped."""
+def find_post_files(posts_dir: Path, unreadable: list[tuple[Path, str]] | None = None) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` below ``posts_dir``, sorted; hidden folders skipped.
+
+    A folder that cannot be listed is never silently empty (its posts would
+    look deleted and be skipped): ``posts_dir`` itself raises, a subfolder is
+    appended to ``unreadable`` as ``(path, reason)``."""
     if not posts_dir.is_dir():
+        if posts_dir.exists():
+            raise CampaignError(f"posts folder {posts_dir} is not a folder (set posts_dir in config.yaml)")
         raise CampaignError(f"posts folder {posts_dir} does not exist (set posts_dir in config.yaml)")
+    errors: list[OSError] = []
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(posts_dir):
+    for dirpath, dirnames, filenames in os.walk(posts_dir, onerror=errors.append):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if name.endswith((".yaml", ".yml")) and not name.startswith("."):
                 found.append(Path(dirpath, name))
+    for exc in errors:
+        where = Path(exc.filename) if exc.filename else posts_dir
+        reason = exc.strerror or str(exc)
+        if where == posts_dir:
+            raise CampaignError(f"cannot read the posts folder {posts_dir}: {reason}")
+        if unreadable is not None:
+            unreadable.append((where, reason))
     found.sort()
     return found
 
@@ -54,7 +68,8 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
     ``check_targets``: also run the per-account checks of ``validate.py``
     (limits, media, unknown accounts). ``now`` is for the time-based warnings.
     """
-    files = find_post_files(config.posts_dir)
+    unreadable: list[tuple[Path, str]] = []
+    files = find_post_files(config.posts_dir, unreadable)
     if extra_files:
         seen = {f.resolve() for f in files}
         for extra in extra_files:
@@ -65,6 +80,10 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
     problems: list[Problem] = []
     posts: list[Post] = []
     broken: set[Path] = set()
+    for folder, reason in unreadable:
+        # Like a broken file: the posts in it are unknown, held, never skipped.
+        problems.append(Problem(str(folder), None, None, None, "error", f"cannot read folder: {reason}"))
+        broken.add(folder)
     for path in files:
         file_posts, file_problems, ok = read_post_file(path, config)
         posts.extend(file_posts)

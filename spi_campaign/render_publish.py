@@ -101,7 +101,13 @@ def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
     for r in s.edited:
         t = Text("warning: ", style="yellow")
         t.append(f"post '{r.post}' was edited after it was published to {r.account} "
-                 f"({human(r.published_at, tz)}); the change is not republished")
+                 f"({human(r.published_at or r.claimed_at, tz)}); the change is not republished")
+        _print(console, t)
+    for pid, account, occ, old in s.renamed:
+        t = Text("warning: ", style="yellow")
+        t.append(f"post '{pid}' is not published to {account} @ {human(occ, tz)}: post '{old.post}', no longer "
+                 f"in the post files, is {old.state} there at that time (renamed?); to publish it anyway: "
+                 f"spi post publish {pid} --account {account}")
         _print(console, t)
     for r in s.became_unknown:
         _key_line(console, "unknown   ", "bold magenta", r, tz, r.error)
@@ -164,9 +170,11 @@ def status_json(rows: Iterable[Publication], tz: tzinfo) -> str:
     return json.dumps(status_rows(rows, tz), ensure_ascii=False, indent=2)
 
 
-def status_table(console: Console, rows: list[Publication], tz: tzinfo) -> None:
+def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filtered: bool = False) -> None:
+    """``filtered``: rows were selected by post, state or account."""
     if not rows:
-        console.print("No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
+        console.print("No publications match." if filtered else
+                      "No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
         return
     # The detail (URL, error, next attempt) gets a line of its own under the
     # row, so the table stays readable at 80 columns.

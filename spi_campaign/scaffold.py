@@ -39,6 +39,8 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
                 fh.write(text)
             results.append((rel, True))
         except FileExistsError:
+            if not target.is_file():
+                raise SpiError(f"{target} exists and is not a file; move it away and run 'spi init' again") from None
             results.append((rel, False))
         except OSError as exc:
             raise SpiError(f"cannot create {target}: {exc.strerror or exc}") from None

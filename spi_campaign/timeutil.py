@@ -18,6 +18,11 @@ UTC = timezone.utc
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
 _DURATION_FULL = re.compile(r"^\s*(?:\d+\s*[dhms]\s*)+$", re.IGNORECASE)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+# Longer durations are typos, and would overflow date arithmetic (now - catch_up).
+MAX_DURATION = timedelta(days=3650)
+# Dates outside these years are typos, and years 1 and 9999 overflow as soon as
+# they are shown in another offset.
+MIN_YEAR, MAX_YEAR = 1970, 9998
 
 
 def parse_duration(value: object) -> timedelta:
@@ -27,22 +32,31 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 6h, 30m or 1d")
     if isinstance(value, (int, float)):
+        if value != value:  # NaN
+            raise ValueError(f"expected a duration such as 6h, 30m or 1d, got {short_repr(value)}")
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    if not isinstance(value, str) or not _DURATION_FULL.match(value):
+        seconds = value
+    elif not isinstance(value, str) or not _DURATION_FULL.match(value):
         raise ValueError(f"expected a duration such as 6h, 30m or 1d, got {short_repr(value)}")
-    seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(value))
+    else:
+        seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(value))
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"duration {short_repr(value)} is too long (at most {MAX_DURATION.days}d)")
     return timedelta(seconds=seconds)
 
 
-@lru_cache(maxsize=256)
 def get_zone(name: str) -> tzinfo:
     """Return the IANA zone ``name``; raises ValueError for unknown names."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
         raise ValueError(f"unknown timezone {short_repr(name)}")
+    return _zone(name)
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> tzinfo:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -84,6 +98,9 @@ def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = 
                 ) from None
     else:
         raise ValueError(f"{field} must be a date-time such as 2026-12-09 09:00, got {type_name(value)}")
+    if not MIN_YEAR <= dt.year <= MAX_YEAR:
+        shown = value.isoformat() if isinstance(value, date) else str(value).strip()
+        raise ValueError(f"{field} '{shown}' is out of range (the year must be {MIN_YEAR} to {MAX_YEAR})")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     return dt

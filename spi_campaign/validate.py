@@ -53,6 +53,9 @@ def media_info(path: Path) -> tuple[str | None, int | None]:
 
 def check_campaign(campaign: Campaign, now: datetime | None = None) -> None:
     now = now or now_utc()
+    # The cache only spares re-reading an image shared by many posts in this
+    # check: a long-running `schedule` must see an image added or replaced since.
+    media_info.cache_clear()
     cfg = campaign.config
     for post in campaign.posts:
         _check_post(post, campaign, now)
@@ -75,7 +78,12 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
 
         upcoming = next_publish(post, now, cfg.timezone)
         if post.status == "approved":
-            if upcoming is None or upcoming < now:
+            if post.repeat and upcoming is None and (post.until is None or post.until >= now):
+                add(post.line_of("repeat"), None, "warning",
+                    f"repeat '{post.repeat}' never happens after {human(max(post.publish_at, now), cfg.timezone)}"
+                    + (f" and before until {human(post.until, cfg.timezone)}" if post.until else "")
+                    + ": the post is never published")
+            elif upcoming is None or upcoming < now:
                 when = human(post.publish_at, cfg.timezone)
                 add(post.line_of("publish_at"), None, "warning",
                     f"publish time {when} is in the past" + (" and the repeat has ended" if post.repeat else ""))
@@ -157,6 +165,9 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
         line = m.line or mline
         if limits.media_needs_url and not m.url:
             add(line, name, "error", f"image {_media_name(m)}: {label} fetches images from a public URL; add url:")
+        if limits.media_needs_file and m.path is None:
+            add(line, name, "error", f"image {_media_name(m)}: {label} uploads image files and cannot fetch a URL; "
+                                     "add path:")
         if m.path is None:
             continue
         mime, size = media_info(m.path)

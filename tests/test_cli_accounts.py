@@ -199,6 +199,14 @@ def test_check_file_account_needs_no_credentials(campaign):
     assert result.exit_code == 0 and "1 ok, 0 failed" in result.output
 
 
+def test_check_file_account_whose_path_is_a_folder_fails(campaign):
+    (campaign.parent / "outbox" / "arsip.jsonl").mkdir(parents=True)
+    result = run(campaign, "check", "arsip", "--format", "json")
+    (row,) = json.loads(result.output)
+    assert result.exit_code == 1 and not row["ok"]
+    assert row["error"] == f"account 'arsip': {campaign.parent / 'outbox' / 'arsip.jsonl'} exists and is not a file"
+
+
 def test_check_unknown_account(campaign):
     result = CliRunner().invoke(cli, ["--config", str(campaign), "accounts", "check", "kominfo-tw"])
     assert result.exit_code == 1

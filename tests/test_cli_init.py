@@ -37,3 +37,11 @@ def test_init_on_a_file_is_an_error(tmp_path):
     (tmp_path / "f").write_text("x")
     result = CliRunner().invoke(cli, ["init", "f"])
     assert result.exit_code == 2      # click: DIRECTORY must not be a file
+
+
+def test_init_where_config_yaml_is_a_folder_is_an_error(tmp_path):
+    (tmp_path / "config.yaml").mkdir()
+    result = CliRunner().invoke(cli, ["init"])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("Error: config.yaml exists and is not a file; "
+                                     "move it away and run 'spi init' again")

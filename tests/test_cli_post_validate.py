@@ -335,3 +335,113 @@ def test_media_path_with_nul_byte_is_a_problem(camp, run_cli):
     msgs = [p["message"] for p in only(probs)]
     assert "media item 1: path must be a file name, got 'a\\x00b.png'" in msgs
     assert "media item 2: path must be a file name, got ''" in msgs
+
+
+def _deny_listing(monkeypatch, folder):
+    """``folder`` cannot be listed (as after chmod 000; the tests run as root, where chmod does not bite)."""
+    import os
+    from pathlib import Path
+
+    real = os.scandir
+
+    def scandir(path="."):
+        if isinstance(path, (str, bytes, os.PathLike)) and Path(os.fsdecode(path)).resolve() == folder.resolve():
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_unreadable_posts_folder_is_one_error_never_an_empty_campaign(camp, run_cli, monkeypatch):
+    camp.post("a.yaml", GOOD)
+    _deny_listing(monkeypatch, camp.posts)
+    result = run_cli("post", "validate", "--format", "json")
+    data, probs = problems(result)
+    assert result.exit_code == 1
+    assert [p["message"] for p in only(probs)] == [f"cannot read the posts folder {camp.posts}: Permission denied"]
+    for args in (("post", "list"), ("post", "publish-due")):
+        result = run_cli(*args)
+        assert result.exit_code == 1 and "cannot read the posts folder" in result.output, result.output
+
+
+def test_unreadable_subfolder_is_reported_and_the_rest_is_checked(camp, run_cli, monkeypatch):
+    camp.post("a.yaml", GOOD)
+    camp.post("sub/b.yaml", GOOD.replace("tolak-gratifikasi", "b"))
+    _deny_listing(monkeypatch, camp.posts / "sub")
+    result = run_cli("post", "validate", "--format", "json")
+    data, probs = problems(result)
+    assert result.exit_code == 1 and data["posts"] == 1
+    assert [(p["file"], p["message"]) for p in only(probs)] == [
+        (str(camp.posts / "sub"), "cannot read folder: Permission denied")]
+
+
+def test_posts_dir_that_is_a_file(camp, run_cli):
+    camp.write_config("posts_dir: notes.txt\naccounts:\n  arsip: {platform: file, path: o.jsonl}\n")
+    (camp.root / "notes.txt").write_text("hai\n")
+    result = run_cli("post", "list")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: posts folder {camp.root / 'notes.txt'} is not a folder " \
+                                    "(set posts_dir in config.yaml)"
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("timezone: [Asia/Makassar]", "unknown timezone a list"),
+    ("timezone: {a: 1}", "unknown timezone a mapping"),
+    ("catch_up: 99999999999999d", "catch_up: duration '99999999999999d' is too long (at most 3650d)"),
+    ("catch_up: 999999999d", "catch_up: duration '999999999d' is too long"),
+    ("catch_up: .inf", "catch_up: duration inf is too long"),
+    ("retry_backoff: .nan", "retry_backoff: expected a duration such as 6h, 30m or 1d, got nan"),
+])
+def test_config_values_that_used_to_crash_are_one_error(camp, run_cli, line, fragment):
+    camp.write_config(f"{line}\naccounts:\n  arsip: {{platform: file, path: o.jsonl}}\n")
+    camp.post("a.yaml", GOOD)
+    result = run_cli("post", "validate", "--format", "json")
+    _, probs = problems(result)
+    assert result.exit_code == 1
+    (error,) = only(probs)
+    assert error["line"] == 1 and fragment in error["message"], error
+    for args in (("post", "list"), ("post", "publish-due")):
+        result = run_cli(*args)
+        assert result.exit_code == 1 and result.output.startswith("Error: ") and fragment in result.output
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00-05:00", "0001-01-01T01:00+08:00"])
+def test_publish_at_at_the_edge_of_time_is_an_error_not_a_crash(camp, run_cli, when):
+    camp.post("a.yaml", GOOD.replace("2030-12-09 09:00", when))
+    result = run_cli("post", "validate", "--format", "json")
+    _, probs = problems(result)
+    assert result.exit_code == 1
+    assert [(p["line"], p["message"]) for p in only(probs)] == [
+        (5, f"publish_at '{when}' is out of range (the year must be 1970 to 9998)")]
+    for args in (("post", "list"), ("post", "preview"), ("post", "publish-due")):
+        assert run_cli(*args).exit_code in (0, 1)      # no traceback (catch_exceptions=False)
+
+
+def test_an_image_added_later_is_seen_by_the_same_process(camp, run_cli):
+    # `spi post schedule` reloads in one long-running process: an image that was
+    # missing must not stay "missing" (and its post held) until a restart.
+    camp.post("a.yaml", GOOD + "media:\n  - {path: poster.png, alt: Poster}\n")
+    assert "media file not found" in run_cli("post", "validate").output
+    (camp.posts / "poster.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    result = run_cli("post", "validate")
+    assert result.exit_code == 0, result.output
+
+
+def test_x_needs_a_local_file_for_every_image(camp, run_cli):
+    camp.write_config("accounts:\n  x: {platform: x}\n  fb: {platform: facebook, page_id: '1'}\n"
+                      "  arsip: {platform: file, path: o.jsonl}\n")
+    camp.post("a.yaml", "id: a\nstatus: draft\naccounts: [x, fb, arsip]\ntext: hai\n"
+                        "media:\n  - {url: 'https://example.org/f.jpg', alt: foto}\n")
+    result = run_cli("post", "validate", "--format", "json")
+    _, probs = problems(result)
+    assert result.exit_code == 1
+    assert [(p["line"], p["account"], p["message"]) for p in only(probs)] == [
+        (6, "x", "image https://example.org/f.jpg: X uploads image files and cannot fetch a URL; add path:")]
+
+
+def test_a_repeat_that_never_happens_is_not_called_past(camp, run_cli):
+    camp.post("r.yaml", GOOD + "repeat: '0 9 31 2 *'\n")      # February 31st
+    result = run_cli("post", "validate", "--format", "json")
+    _, probs = problems(result)
+    assert [(p["line"], p["message"]) for p in only(probs, "warning")] == [
+        (12, "repeat '0 9 31 2 *' never happens after 2030-12-09 09:00 +08:00: the post is never published")]

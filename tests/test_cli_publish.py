@@ -240,3 +240,58 @@ def test_adapter_bug_is_one_line_not_a_traceback_unless_vv(c):
     kit.control(c, "f", script={"h": ["crash"]})
     debug = spi(c, "-vv", "post", "publish-due")
     assert "Traceback" in debug.stderr and "RuntimeError: adapter bug" in debug.stderr
+
+
+def test_publish_due_catch_up_too_long_is_a_usage_error(c):
+    r = spi(c, "post", "publish-due", "--catch-up", "99999999999999d")
+    assert r.exit_code == 2 and "--catch-up: duration '99999999999999d' is too long" in r.output
+
+
+def test_publish_refuses_a_post_whose_time_moved_after_it_was_published(c):
+    assert spi(c, "post", "publish-due").exit_code == 0
+    kit.write_post(c, "p", kit.now() + timedelta(hours=1), ["a", "b"], text="Halo")
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 0 and "post 'p' was edited after it was published to a" in r.output
+    r = spi(c, "post", "publish", "p", "--account", "a")
+    assert r.exit_code == 1 and "already published" in r.output, r.output
+    r = spi(c, "post", "publish", "p", "--account", "a", "--force", "--yes")
+    assert r.exit_code == 0 and len(kit.outbox(c, "a")) == 2
+
+
+def test_renamed_post_is_reported_not_republished(c):
+    assert spi(c, "post", "publish-due").exit_code == 0
+    (c / "posts" / "p.yaml").rename(c / "posts" / "halo.yaml")
+    text = (c / "posts" / "halo.yaml").read_text(encoding="utf-8").replace("id: p\n", "id: halo\n")
+    (c / "posts" / "halo.yaml").write_text(text, encoding="utf-8")
+    r = spi(c, "post", "publish-due")
+    assert r.exit_code == 0 and "0 published" in r.output, r.output
+    assert "post 'halo' is not published to a" in r.output and "post 'p', no longer in the post files" in r.output
+    assert len(kit.outbox(c, "a")) == len(kit.outbox(c, "b")) == 1
+
+
+def test_dry_run_in_a_folder_whose_name_has_a_hash(tmp_path):
+    # The ledger is read through a file: URI; a raw '#' made it open (and create) "<folder> " instead.
+    root = tmp_path / "kampanye #2"
+    root.mkdir()
+    kit.write_config(root, kit.file_accounts(["a"]))
+    kit.write_post(root, "p", kit.now() - timedelta(minutes=2), ["a"])
+    assert spi(root, "post", "publish-due").exit_code == 0
+    before = sorted(p.name for p in (root / ".spi").iterdir())
+    r = spi(root, "post", "publish-due", "--dry-run")
+    assert r.exit_code == 0 and "0 would be published" in r.output and "would publish p" not in r.output
+    assert not (tmp_path / "kampanye ").exists()
+    assert sorted(p.name for p in (root / ".spi").iterdir()) == before == ["state.db"]
+
+
+def test_status_with_filters_that_match_nothing(c):
+    spi(c, "post", "publish-due")
+    r = spi(c, "post", "status", "--state", "unknown")
+    assert r.exit_code == 0 and r.output.strip() == "No publications match."
+
+
+def test_publish_a_post_whose_file_cannot_be_read_says_so(c):
+    (c / "posts" / "p.yaml").write_text("id: p\nstatus: [unclosed\n", encoding="utf-8")
+    r = spi(c, "post", "publish", "p")
+    assert r.exit_code == 1
+    assert r.output.strip() == ("Error: unknown post id 'p'; 1 post file(s) cannot be read and may hold it "
+                                "(run 'spi post validate')")

@@ -408,3 +408,74 @@ def test_backoff_is_exponential_with_bounded_jitter():
 def test_ts_sorts_like_time():
     a, b = utc(2026, 12, 9, 1, 0, 0), utc(2026, 12, 9, 1, 0, 0, 1)
     assert ts(a) < ts(b) and len(ts(a)) == len(ts(b))
+
+
+def test_one_off_post_moved_after_publication_is_never_republished(tmp_path):
+    # The time of a published one-off post moves: a new publish_at, or a new
+    # campaign timezone for a time written without offset. Its publication is
+    # done; the new time is reported as an edit, never published again.
+    kit.write_config(tmp_path, kit.file_accounts(["a"]))
+    kit.write_post(tmp_path, "p", "2026-12-09 10:50", ["a"])          # WITA: 02:50Z
+    run(tmp_path, NOW)
+    assert [r["post"] for r in kit.outbox(tmp_path, "a")] == ["p"]
+    kit.write_config(tmp_path, kit.file_accounts(["a"]), timezone_name="Asia/Jakarta")   # now 03:50Z
+    rep, rows = run(tmp_path, NOW + timedelta(hours=1))
+    assert [r.post for r in rep.sync.edited] == ["p"] and rep.exit_code == 0
+    assert list(states(rows).values()) == ["published"]
+    kit.write_post(tmp_path, "p", NOW + timedelta(hours=2), ["a"])     # publish_at moved
+    rep, rows = run(tmp_path, NOW + timedelta(hours=2, minutes=1))
+    assert [r.post for r in rep.sync.edited] == ["p"] and list(states(rows).values()) == ["published"]
+    assert len(kit.outbox(tmp_path, "a")) == 1
+    # a time moved *before* publication still moves the publication
+    kit.write_post(tmp_path, "q", NOW + timedelta(hours=3), ["a"])
+    run(tmp_path, NOW)
+    kit.write_post(tmp_path, "q", NOW + timedelta(hours=4), ["a"])
+    _, rows = run(tmp_path, NOW + timedelta(hours=4, minutes=1))
+    assert rows[("q", "a", NOW + timedelta(hours=4))].state == "published"
+
+
+def test_renamed_post_is_not_published_again(tmp_path):
+    # A single-post file's id is its file name: `git mv` renames the post.
+    kit.write_config(tmp_path, kit.file_accounts(["a", "b"]))
+    t = NOW - timedelta(minutes=5)
+    path = kit.write_post(tmp_path, "lama", t, ["a"])
+    run(tmp_path, NOW)
+    path.unlink()
+    kit.write_post(tmp_path, "baru", t, ["a", "b"])                      # renamed, and a new account
+    rep, rows = run(tmp_path, NOW + timedelta(minutes=1))
+    assert [(pid, acc, old.post) for pid, acc, _, old in rep.sync.renamed] == [("baru", "a", "lama")]
+    assert ("baru", "a", t) not in rows and rows[("baru", "b", t)].state == "published"
+    assert [r["post"] for r in kit.outbox(tmp_path, "a")] == ["lama"]
+    assert rep.exit_code == 0
+
+
+def test_unreadable_subfolder_holds_its_posts_never_skips(tmp_path, monkeypatch):
+    import os
+
+    kit.write_config(tmp_path, kit.file_accounts(["a"]))
+    t = NOW + timedelta(minutes=30)
+    sub = tmp_path / "posts" / "minggu-1"
+    sub.mkdir()
+    (sub / "p.yaml").write_text(kit.post_yaml("p", t, ["a"]), encoding="utf-8")
+    run(tmp_path, NOW)
+    real = os.scandir
+
+    def scandir(path="."):      # `sub` cannot be listed (chmod 000 does not bite as root)
+        if Path(path) == sub:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rep, rows = run(tmp_path, t + timedelta(seconds=1))
+    assert rows[("p", "a", t)].state == "pending" and rows[("p", "a", t)].hold
+    assert rep.sync.broken_files == ["posts/minggu-1"] and rep.exit_code == 1
+    monkeypatch.undo()
+    _, rows = run(tmp_path, t + timedelta(minutes=1))
+    assert rows[("p", "a", t)].state == "published"
+
+
+def test_backoff_is_bounded_for_any_attempt():
+    for attempt in (34, 60, 5000):
+        d = backoff(timedelta(seconds=30), attempt)
+        assert timedelta(days=3650) <= d <= timedelta(days=3650) * 1.25
+        assert NOW + d > NOW     # no OverflowError

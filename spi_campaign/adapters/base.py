@@ -53,6 +53,7 @@ class Limits:
     max_hashtags:    maximum hashtags in the final text; None = no limit
     max_mentions:    maximum @mentions in the final text; None = no limit
     media_needs_url: every image needs a public ``url:`` (the platform fetches it)
+    media_needs_file: every image needs a local ``path:`` (the platform uploads files)
     thread:          the platform publishes ``thread:`` parts as a reply chain
     """
 
@@ -64,6 +65,7 @@ class Limits:
     max_hashtags: int | None = None
     max_mentions: int | None = None
     media_needs_url: bool = False
+    media_needs_file: bool = False
     thread: bool = False
 
 

@@ -79,11 +79,21 @@ class FileAdapter(Adapter):
         return PublishResult(remote_id=remote_id, url=self.path.resolve().as_uri())
 
     def check(self) -> Identity:
-        parent = self.path.parent
-        writable = os.access(parent if parent.exists() else Path("."), os.W_OK)
-        if not writable:
-            raise PermanentError(f"account '{self.account.name}': {parent} is not writable")
-        return Identity(id=str(self.path), name=f"file {self.path}")
+        path = self.path
+        if path.exists():
+            if not path.is_file():
+                raise PermanentError(f"account '{self.account.name}': {path} exists and is not a file")
+            if not os.access(path, os.W_OK):
+                raise PermanentError(f"account '{self.account.name}': {path} is not writable")
+        else:
+            # publish creates the missing folders: the nearest existing one must be a writable folder.
+            parent = path.parent
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+            if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+                raise PermanentError(f"account '{self.account.name}': cannot create {path}: "
+                                     f"{parent} is not a writable folder")
+        return Identity(id=str(path), name=f"file {path}")
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Look for our own line: same post, account and occurrence."""

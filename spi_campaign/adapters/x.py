@@ -55,7 +55,7 @@ class XAdapter(Adapter):
     limits = Limits(
         text=280, max_media=4,
         media_types=frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"}),
-        max_media_bytes=5 * 1024 * 1024, thread=True,
+        max_media_bytes=5 * 1024 * 1024, media_needs_file=True, thread=True,
     )
     options = {
         "username": Option(str, help="the account's @username (saves one API read per run when building post URLs)"),

@@ -213,7 +213,8 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
     if fmt == "json":
         click.echo(rp.status_json(rows, cfg.timezone))
     else:
-        rp.status_table(_console(), rows, cfg.timezone)
+        filtered = any(x is not None for x in (post_id, state, account))
+        rp.status_table(_console(), rows, cfg.timezone, filtered=filtered)
 
 
 @post.command("retry")
