@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,10 @@ def load_text(text: str) -> list[Any]:
 def load_file(path: Path) -> list[Any]:
     """Read and parse one file. Raises YamlProblem (including for I/O errors)."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):   # a FIFO or device would block or never end
+            raise YamlProblem(None, "not a regular file")
+        size = st.st_size
         if size > MAX_BYTES:
             raise YamlProblem(None, f"file is {size // 1024} KiB; the limit is {MAX_BYTES // 1024 // 1024} MiB")
         data = path.read_bytes()

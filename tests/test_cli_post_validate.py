@@ -445,3 +445,14 @@ def test_a_repeat_that_never_happens_is_not_called_past(camp, run_cli):
     _, probs = problems(result)
     assert [(p["line"], p["message"]) for p in only(probs, "warning")] == [
         (12, "repeat '0 9 31 2 *' never happens after 2030-12-09 09:00 +08:00: the post is never published")]
+
+
+def test_a_fifo_named_yaml_is_a_problem_not_a_hang(camp, run_cli):
+    import os
+
+    camp.post("good.yaml", GOOD)
+    os.mkfifo(camp.posts / "pipe.yaml")
+    result = run_cli("post", "validate", "--format", "json")
+    data, probs = problems(result)
+    assert result.exit_code == 1 and data["posts"] == 1
+    assert [(p["file"].rsplit("/", 1)[-1], p["message"]) for p in only(probs)] == [("pipe.yaml", "not a regular file")]
