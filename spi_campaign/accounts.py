@@ -104,7 +104,7 @@ def select_accounts(config: Config, names: Iterable[str]) -> list[Account]:
         return list(config.accounts.values())
     unknown = [n for n in names if n not in config.accounts]
     if unknown:
-        from spi_campaign.config import suggest
+        from spi_campaign.models import suggest
 
         hint = suggest(unknown[0], config.accounts) if len(unknown) == 1 else ""
         known = ", ".join(config.accounts) or "none"

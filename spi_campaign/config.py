@@ -8,13 +8,12 @@ could be built. ``load_config`` is for the other commands: it raises
 
 from __future__ import annotations
 
-import difflib
 import os
 from pathlib import Path
 from typing import Any
 
 from spi_campaign.errors import ConfigError
-from spi_campaign.models import Account, Config, Problem
+from spi_campaign.models import Account, Config, Problem, suggest
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
@@ -31,11 +30,6 @@ def find_config(explicit: str | os.PathLike | None) -> Path:
     if env:
         return Path(env)
     return Path("config.yaml")
-
-
-def suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def read_config(path: Path) -> tuple[Config | None, list[Problem]]:

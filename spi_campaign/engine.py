@@ -16,8 +16,7 @@ import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, time, timedelta
 from typing import Any, Callable, Iterable
 
 from spi_campaign.errors import (AdapterError, AuthError, NotFoundError, PermanentError, QuotaDeferred, SpiError,
@@ -25,10 +24,10 @@ from spi_campaign.errors import (AdapterError, AuthError, NotFoundError, Permane
 from spi_campaign.ledger import (LIVE_STATES, Change, DayCap, Ledger, Owner, Publication, claimer_dead, parse_ts,
                                  ts)
 from spi_campaign.models import Account, Campaign, Config, Post, Rendered
-from spi_campaign.timeutil import MAX_DURATION, now_utc
+from spi_campaign.compose import adapter_class, render
+from spi_campaign.timeutil import MAX_DURATION, UTC, now_utc
 
 log = logging.getLogger("spi_campaign.engine")
-UTC = timezone.utc
 
 LEASE = timedelta(seconds=120)          # a claim without heartbeat for this long is dead
 HEARTBEAT_EVERY = 30.0                  # seconds
@@ -179,16 +178,11 @@ class Engine:
             self.config = campaign.config
             self._hashes = {}
 
-    def render(self, post: Post, account: Account, occurrence: datetime | None) -> Rendered:
-        from spi_campaign.compose import render
-
-        return render(post, account, occurrence)
-
     def _hash(self, post: Post, account: Account) -> str | None:
         k = (post.id, account.name)
         if k not in self._hashes:
             try:
-                self._hashes[k] = self.render(post, account, None).content_hash()
+                self._hashes[k] = render(post, account, None).content_hash()
             except Exception:  # an unknown platform: the post is invalid anyway
                 self._hashes[k] = None
         return self._hashes[k]
@@ -245,7 +239,7 @@ class Engine:
         now = self.now()
         cutoff = now - self.catch_up
         rep = SyncReport()
-        broken = sorted(str(Path(p).resolve()) for p in campaign.broken_files)
+        broken = sorted(str(p) for p in campaign.broken_files)
         rep.broken_files = [cfg.rel(p) for p in broken]
         invalid = campaign.invalid_posts
         last_sync = parse_ts(self.ledger.meta("last_sync")) or now
@@ -313,7 +307,7 @@ class Engine:
                 post=key[0], account=key[1], occurrence=key[2],
                 state="missed" if missed else "pending",
                 hold=HELD_INVALID if (post.id in invalid and not missed) else None,
-                content_hash=h, file=str(Path(post.file).resolve()), error=error,
+                content_hash=h, file=str(post.file), error=error,
             ))
         inserted = set(self.ledger.insert(new_rows, now))
         rep.inserted = len(inserted)
@@ -405,7 +399,7 @@ class Engine:
                                       detail=why))
             return
         h = self._hash(post, account)
-        f = str(Path(post.file).resolve())
+        f = str(post.file)
         if row.state == "skipped":
             values: dict[str, Any] = {"hold": None, "content_hash": h, "file": f, "attempts": 0,
                                       "next_attempt": None}
@@ -457,7 +451,7 @@ class Engine:
                 post = self.campaign.post(row.post) if self.campaign else None
                 if post is not None:
                     try:
-                        rendered = self.render(post, account, row.occurrence)
+                        rendered = render(post, account, row.occurrence)
                     except Exception:
                         rendered = None
                 ref = PublicationRef(post_id=row.post, account=row.account, occurrence=row.occurrence,
@@ -495,8 +489,6 @@ class Engine:
     # ----- adapters ----------------------------------------------------------------------
 
     def _new_adapter(self, account: Account):
-        from spi_campaign.compose import adapter_class
-
         cls = adapter_class(account)
         return cls(account, self.env, tz=self.config.timezone)
 
@@ -523,7 +515,7 @@ class Engine:
                          "released: post changed before publishing")
             return self._emit(Outcome(row.post, row.account, row.occurrence, "released", now))
         try:
-            rendered = self.render(post, account, row.occurrence)
+            rendered = render(post, account, row.occurrence)
         except SpiError as exc:
             values = {"state": "failed", "error": _msg(exc), "lease_until": None}
             self._finish(row, values, "failed: cannot render")
@@ -713,10 +705,6 @@ class Engine:
         with self._lock:
             return self._idle.wait_for(lambda: not self._running, timeout)
 
-    def busy(self) -> bool:
-        with self._lock:
-            return bool(self._running)
-
     def stop(self) -> None:
         """Stop claiming; publications in flight finish (see ``wait_idle``)."""
         self._stopping.set()
@@ -760,14 +748,7 @@ class Engine:
         """What ``publish ID`` would publish: one occurrence per account (see
         docs/engine.md, "Publishing one post now"). Raises a user-facing
         SpiError when the post cannot be published."""
-        from spi_campaign.config import suggest
-
-        post = campaign.post(post_id)
-        if post is None:
-            broken = (f"; {len(campaign.broken_files)} post file(s) cannot be read and may hold it "
-                      "(run 'spi post validate')" if campaign.broken_files else "")
-            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}"
-                                + broken)
+        post = campaign.require_post(post_id)
         if post.id in campaign.invalid_posts:
             raise SpiError(f"post '{post_id}' has errors and cannot be published; run 'spi post validate'")
         if post.status != "approved":
@@ -775,8 +756,7 @@ class Engine:
         if post.publish_at is None:
             raise SpiError(f"post '{post_id}' has no publish_at")
         if account is not None:
-            if account not in self.config.accounts:
-                raise NotFoundError(f"unknown account '{account}'{suggest(account, self.config.accounts)}")
+            self.config.account(account)
             if account not in post.accounts:
                 raise SpiError(f"post '{post_id}' is not for account '{account}' "
                                f"(its accounts: {', '.join(post.accounts)})")
@@ -786,9 +766,7 @@ class Engine:
         now = self.now()
         out = []
         for name in names:
-            acc = self.config.accounts.get(name)
-            if acc is None:
-                raise NotFoundError(f"post '{post_id}' names unknown account '{name}'")
+            acc = self.config.account(name)
             occ = self._current_occurrence(post, name, now)
             if occ is None:
                 raise SpiError(f"post '{post_id}' has no occurrence to publish (until has passed)")
@@ -829,7 +807,7 @@ class Engine:
             key = (t.post.id, t.account.name, t.occurrence)
             self.ledger.insert([Publication(post=key[0], account=key[1], occurrence=key[2],
                                             content_hash=self._hash(t.post, t.account),
-                                            file=str(Path(t.post.file).resolve()))], now)
+                                            file=str(t.post.file))], now)
             row = self.ledger.claim(key, self.owner, now, lease_until=now + LEASE, from_states=states)
             if row is None:
                 cur = self.ledger.get(key)

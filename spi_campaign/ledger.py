@@ -24,16 +24,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from spi_campaign.errors import LedgerError
+from spi_campaign.timeutil import UTC
 
-UTC = timezone.utc
-
-STATES = ("pending", "publishing", "published", "failed", "unknown", "missed", "skipped")
-FINAL_STATES = ("published", "failed", "missed", "skipped")
 # States that count against max_per_day: the post is (or may be) live.
 LIVE_STATES = ("publishing", "published", "unknown")
 
@@ -110,6 +107,7 @@ class Publication:
 _TIME_FIELDS = {"occurrence", "next_attempt", "lease_until", "claimed_at", "published_at", "checked_at",
                 "created_at", "updated_at"}
 _COLUMNS = [f.name for f in fields(Publication)]
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM publications"
 
 
 def _to_db(name: str, value: Any) -> Any:
@@ -310,13 +308,6 @@ class SqliteLedger(Ledger):
         return led
 
     @classmethod
-    def memory(cls) -> "SqliteLedger":
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        led = cls(conn, None)
-        led._setup(wal=False)
-        return led
-
-    @classmethod
     def snapshot(cls, path: Path | str) -> "SqliteLedger":
         """An in-memory copy of the ledger at ``path`` (empty if it does not
         exist). ``--dry-run`` runs the real engine against it: nothing it does
@@ -449,15 +440,14 @@ class SqliteLedger(Ledger):
             states = list(states)
             where.append(f"state IN ({','.join('?' * len(states))})")
             args.extend(states)
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM publications"
+        sql = _SELECT
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY occurrence DESC, post, account"
         return [_from_db(r) for r in self._read(sql, args)]
 
     def get(self, key: Key) -> Publication | None:
-        rows = self._read(f"SELECT {', '.join(_COLUMNS)} FROM publications WHERE post=? AND account=? AND occurrence=?",
-                          (key[0], key[1], ts(key[2])))
+        rows = self._read(f"{_SELECT} WHERE post=? AND account=? AND occurrence=?", (key[0], key[1], ts(key[2])))
         return _from_db(rows[0]) if rows else None
 
     def next_due(self, after: datetime | None = None) -> datetime | None:
@@ -525,10 +515,10 @@ class SqliteLedger(Ledger):
             self._event(c, ch.key, ch.values.get("state", "(same)"), ch.detail, n)
         return bool(cur.rowcount)
 
-    def _claim_values(self, owner: Owner, now: datetime, lease_until: datetime) -> dict[str, Any]:
+    def _claim_values(self, pub: Publication, owner: Owner, now: datetime, lease_until: datetime) -> dict[str, Any]:
         return {"state": "publishing", "claimer_host": owner.host, "claimer_pid": owner.pid,
                 "claim_token": uuid.uuid4().hex, "lease_until": lease_until, "claimed_at": now,
-                "checked_at": None}
+                "checked_at": None, "attempts": pub.attempts + 1}
 
     def claim_next(self, account: str, owner: Owner, now: datetime, *, lease_until: datetime,
                    miss_cutoff: datetime | None, cap: DayCap | None = None,
@@ -538,7 +528,7 @@ class SqliteLedger(Ledger):
         cutoff = ts(miss_cutoff) if miss_cutoff is not None else ""
         with self._tx() as c:
             row = c.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM publications WHERE account = ? AND {_DUE} AND {_NOT_MISSED} "
+                f"{_SELECT} WHERE account = ? AND {_DUE} AND {_NOT_MISSED} "
                 "ORDER BY COALESCE(next_attempt, occurrence), occurrence, post LIMIT 1",
                 (account, due, cutoff)).fetchone()
             if row is None:
@@ -552,14 +542,13 @@ class SqliteLedger(Ledger):
                     (account, ts(cap.start), ts(cap.end), ts(cap.start), ts(cap.end))).fetchone()[0]
                 if used >= cap.limit:
                     due = [_from_db(r) for r in c.execute(
-                        f"SELECT {', '.join(_COLUMNS)} FROM publications WHERE account = ? AND {_DUE} "
-                        f"AND {_NOT_MISSED}", (account, due, cutoff)).fetchall()]
+                        f"{_SELECT} WHERE account = ? AND {_DUE} AND {_NOT_MISSED}",
+                        (account, due, cutoff)).fetchall()]
                     detail = f"max_per_day {cap.limit} reached; deferred to the next day"
                     for d in due:
                         self._apply(c, Change(d.key, ("pending",), {"next_attempt": cap.end}, detail=detail), n)
                     return Claim(None, [replace(d, next_attempt=cap.end) for d in due])
-            values = self._claim_values(owner, now, lease_until)
-            values["attempts"] = pub.attempts + 1
+            values = self._claim_values(pub, owner, now, lease_until)
             self._apply(c, Change(pub.key, ("pending",), values, detail=f"claimed by {owner.host} pid {owner.pid}"), n)
             return Claim(replace(pub, **values))
 
@@ -567,15 +556,14 @@ class SqliteLedger(Ledger):
               from_states: tuple[str, ...]) -> Publication | None:
         n = ts(now)
         with self._tx() as c:
-            row = c.execute(f"SELECT {', '.join(_COLUMNS)} FROM publications WHERE post=? AND account=? "
-                            "AND occurrence=?", (key[0], key[1], ts(key[2]))).fetchone()
+            row = c.execute(f"{_SELECT} WHERE post=? AND account=? AND occurrence=?",
+                            (key[0], key[1], ts(key[2]))).fetchone()
             if row is None:
                 return None
             pub = _from_db(row)
             if pub.state not in from_states:
                 return None
-            values = self._claim_values(owner, now, lease_until)
-            values["attempts"] = pub.attempts + 1
+            values = self._claim_values(pub, owner, now, lease_until)
             values["hold"] = None
             self._apply(c, Change(pub.key, from_states, values,
                                   detail=f"claimed by {owner.host} pid {owner.pid} (explicit publish)"), n)
@@ -626,7 +614,6 @@ def claimer_dead(row: Publication, now: datetime, my_tokens: Iterable[str] = (),
             return row.claim_token not in set(my_tokens)
         return not pid_alive(row.claimer_pid)
     return False
-
 
 
 def open_ledger(path: Path | str, *, dry_run: bool = False) -> SqliteLedger:

@@ -17,9 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from spi_campaign.config import suggest
 from spi_campaign.errors import CampaignError
-from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem
+from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem, suggest
 from spi_campaign.timeutil import parse_datetime, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
@@ -84,8 +83,9 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
         # Like a broken file: the posts in it are unknown, held, never skipped.
         problems.append(Problem(str(folder), None, None, None, "error", f"cannot read folder: {reason}"))
         broken.add(folder)
+    keys = variant_keys(config)
     for path in files:
-        file_posts, file_problems, ok = read_post_file(path, config)
+        file_posts, file_problems, ok = read_post_file(path, config, keys)
         posts.extend(file_posts)
         problems.extend(file_problems)
         if not ok:
@@ -112,8 +112,12 @@ def _check_duplicate_ids(campaign: Campaign) -> None:
             f"duplicate post id '{post.id}' (first defined in {prev.file}:{prev.line})"))
 
 
-def read_post_file(path: Path, config: Config) -> tuple[list[Post], list[Problem], bool]:
-    """Posts and problems of one file; ``ok`` is False when the file itself is unreadable."""
+def read_post_file(path: Path, config: Config, keys: set[str] | None = None
+                   ) -> tuple[list[Post], list[Problem], bool]:
+    """Posts and problems of one file; ``ok`` is False when the file itself is
+    unreadable. ``keys``: ``variant_keys(config)``, computed once by the caller."""
+    if keys is None:
+        keys = variant_keys(config)
     fname = str(path)
     try:
         docs = load_file(path)
@@ -136,14 +140,14 @@ def read_post_file(path: Path, config: Config) -> tuple[list[Post], list[Problem
     posts: list[Post] = []
     problems: list[Problem] = []
     for index, item in enumerate(items):
-        post = _read_post(item, index, item_lines[index], single, path, config, problems)
+        post = _read_post(item, index, item_lines[index], single, path, config, keys, problems)
         if post is not None:
             posts.append(post)
     return posts, problems, True
 
 
 def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path, config: Config,
-               problems: list[Problem]) -> Post | None:
+               keys: set[str], problems: list[Problem]) -> Post | None:
     fname = str(path)
     if not isinstance(raw, dict):
         problems.append(Problem(fname, line, None, None, "error",
@@ -270,10 +274,9 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
                 if not isinstance(vkey, str):
                     verr(None, f"variant key {short_repr(vkey)} must be a platform or account name")
                     continue
-                known = set(config.accounts) | {a.platform for a in config.accounts.values()} | _platforms()
-                if vkey not in known:
+                if vkey not in keys:
                     verr(None, f"variant '{vkey}' is neither a platform nor an account in config.yaml"
-                               f"{suggest(vkey, known)}")
+                               f"{suggest(vkey, keys)}")
                 if not isinstance(over, dict):
                     verr(None, f"variant '{vkey}' must be a mapping of {', '.join(CONTENT_KEYS)}, got {type_name(over)}")
                     continue
@@ -287,16 +290,11 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
                 key_lines={**lines, **variant_lines})
 
 
-_PLATFORMS: set[str] | None = None
+def variant_keys(config: Config) -> set[str]:
+    """What ``variants:`` may be keyed by: account names and platform names."""
+    from spi_campaign.adapters import registry
 
-
-def _platforms() -> set[str]:
-    global _PLATFORMS
-    if _PLATFORMS is None:
-        from spi_campaign.adapters import registry
-
-        _PLATFORMS = set(registry.available())
-    return _PLATFORMS
+    return set(config.accounts) | {a.platform for a in config.accounts.values()} | set(registry.available())
 
 
 def _opt_str(raw: dict, key: str, err: Callable) -> str | None:
@@ -425,16 +423,3 @@ def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Ca
         return None
     resolved = (base_dir / path).resolve() if path else None
     return Media(path=resolved, url=url.strip() if url else None, alt=alt.strip() if alt else None, line=item_line)
-
-
-def next_publish(post: Post, now: datetime, tz) -> datetime | None:
-    """The next occurrence at or after ``now``; for a one-off post its
-    ``publish_at`` even when past (lists show it); None when there is none.
-    ``tz`` is the campaign timezone, in which ``repeat`` is evaluated."""
-    if post.publish_at is None:
-        return None
-    if not post.repeat:
-        return post.publish_at
-    from spi_campaign.recurrence import next_after
-
-    return next_after(post.repeat, tz, post.publish_at, now, post.until)

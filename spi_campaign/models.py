@@ -9,6 +9,7 @@ both (see loader.py).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -17,10 +18,20 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from spi_campaign.errors import NotFoundError
+
 STATUSES = ("draft", "approved", "cancelled")
+# States of a publication in the ledger (see ledger.py and docs/engine.md).
+PUBLICATION_STATES = ("pending", "publishing", "published", "failed", "unknown", "missed", "skipped")
 CONTENT_KEYS = ("text", "link", "hashtags", "media", "thread")
 
 _ENV_SAFE = re.compile(r"[^A-Za-z0-9]")
+
+
+def suggest(word: object, choices) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def env_prefix(account_name: str) -> str:
@@ -73,6 +84,18 @@ class Config:
     max_attempts: int
     retry_backoff: timedelta
     accounts: dict[str, Account]
+
+    def unknown_account(self, name: str) -> str:
+        """The one message for an account name that is not in config.yaml."""
+        return (f"unknown account '{name}'{suggest(name, self.accounts)}; accounts in config.yaml: "
+                f"{', '.join(self.accounts) or '(none)'}")
+
+    def account(self, name: str) -> Account:
+        """The account ``name``; NotFoundError (naming the known ones) if there is none."""
+        acc = self.accounts.get(name)
+        if acc is None:
+            raise NotFoundError(self.unknown_account(name))
+        return acc
 
     def rel(self, path: Path | str) -> str:
         """A path as the user should see it: relative to the config's folder when possible."""
@@ -197,12 +220,19 @@ class Campaign:
     broken_files: set[Path] = field(default_factory=set)
     invalid_posts: set[str] = field(default_factory=set)
 
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
     def post(self, post_id: str) -> Post | None:
+        """The first post with this id (ids are unique once the campaign validates)."""
         for p in self.posts:
             if p.id == post_id:
                 return p
         return None
+
+    def require_post(self, post_id: str) -> Post:
+        """The post ``post_id``; NotFoundError with a suggestion (and a hint
+        when unreadable files may hold it) if there is none."""
+        post = self.post(post_id)
+        if post is None:
+            broken = (f"; {len(self.broken_files)} post file(s) cannot be read and may hold it "
+                      "(run 'spi post validate')" if self.broken_files else "")
+            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in self.posts])}{broken}")
+        return post

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spi_campaign.models import Post
 
 _NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
@@ -108,3 +112,14 @@ def occurrences(expr: str, tz: tzinfo, start: datetime, window_start: datetime,
         out.append(fire)
         point = fire + timedelta(seconds=1)
     return out
+
+
+def next_publish(post: "Post", now: datetime, tz: tzinfo) -> datetime | None:
+    """The next occurrence of ``post`` at or after ``now``; for a one-off post
+    its ``publish_at`` even when past (lists show it); None when there is none.
+    ``tz`` is the campaign timezone, in which ``repeat`` is evaluated."""
+    if post.publish_at is None:
+        return None
+    if not post.repeat:
+        return post.publish_at
+    return next_after(post.repeat, tz, post.publish_at, now, post.until)

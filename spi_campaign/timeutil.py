@@ -113,10 +113,6 @@ def _is_bare_date(text: str) -> bool:
     return bool(_BARE_DATE.match(text))
 
 
-def to_utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)
-
-
 def now_utc() -> datetime:
     return datetime.now(UTC)
 

@@ -17,20 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 
 from spi_campaign.adapters import registry
-from spi_campaign.config import suggest
+from spi_campaign.media import sniff_image, type_names
 from spi_campaign.models import Account, Campaign, Media, Post, Problem
+from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import human, now_utc
 
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,30})")
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")
-
-_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
-
 
 @lru_cache(maxsize=4096)
 def media_info(path: Path) -> tuple[str | None, int | None]:
@@ -41,14 +34,10 @@ def media_info(path: Path) -> tuple[str | None, int | None]:
             head = fh.read(16)
     except (OSError, ValueError):   # ValueError: a name the OS cannot take
         return None, None
-    for magic, mime in _MAGIC:
-        if head.startswith(magic):
-            return mime, size
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", size
-    if head[4:8] == b"ftyp":
-        return "video/mp4", size
-    return "application/octet-stream", size
+    mime = sniff_image(head)
+    if mime is None:
+        mime = "video/mp4" if head[4:8] == b"ftyp" else "application/octet-stream"
+    return mime, size
 
 
 def check_campaign(campaign: Campaign, now: datetime | None = None) -> None:
@@ -74,8 +63,6 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
 
     # Time-based warnings.
     if post.publish_at is not None:
-        from spi_campaign.loader import next_publish
-
         upcoming = next_publish(post, now, cfg.timezone)
         if post.status == "approved":
             if post.repeat and upcoming is None and (post.until is None or post.until >= now):
@@ -107,9 +94,7 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
     for name in post.accounts:
         account = cfg.accounts.get(name)
         if account is None:
-            add(post.line_of("accounts"), name, "error",
-                f"unknown account '{name}'{suggest(name, cfg.accounts)}; accounts in config.yaml: "
-                f"{', '.join(sorted(cfg.accounts)) or '(none)'}")
+            add(post.line_of("accounts"), name, "error", cfg.unknown_account(name))
             continue
         cls = registry.get(account.platform)
         if cls is None:
@@ -177,8 +162,7 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
                 add(line, None, "error", f"media file not found: {m.path}")
             continue
         if limits.media_types and mime not in limits.media_types:
-            accepted = ", ".join(sorted(t.split("/")[-1].upper() for t in limits.media_types))
-            add(line, name, "error", f"image {m.path.name} is {mime}; {label} accepts {accepted}")
+            add(line, name, "error", f"image {m.path.name} is {mime}; {label} accepts {type_names(limits.media_types)}")
         if limits.max_media_bytes is not None and size is not None and size > limits.max_media_bytes:
             add(line, name, "error", f"image {m.path.name} is {size / 1_048_576:.1f} MB; "
                                      f"{label} accepts at most {limits.max_media_bytes / 1_048_576:.0f} MB")

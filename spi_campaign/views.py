@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
-from spi_campaign.config import read_config, suggest
-from spi_campaign.errors import NotFoundError
+from spi_campaign.config import read_config
 from spi_campaign.models import Campaign, Problem
+from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import iso, now_utc
 
 
@@ -54,12 +54,11 @@ def validate_report(config_path: Path, files: Iterable[str | Path] = (), now: da
 def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | None = None,
               account: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
     """Posts sorted by next publish time (posts without one last)."""
-    from spi_campaign.loader import next_publish
 
     now = now or now_utc()
     tz = campaign.config.timezone
     if account is not None:
-        _known_account(campaign, account)
+        campaign.config.account(account)
     rows = []
     for post in campaign.posts:
         if topic and post.topic != topic:
@@ -78,32 +77,19 @@ def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | Non
     return rows
 
 
-def _known_account(campaign: Campaign, name: str) -> None:
-    if name not in campaign.config.accounts:
-        raise NotFoundError(f"unknown account '{name}'{suggest(name, campaign.config.accounts)}; "
-                            f"accounts in config.yaml: {', '.join(sorted(campaign.config.accounts)) or '(none)'}")
-
-
 def preview_items(campaign: Campaign, ids: Iterable[str] = (), *, account: str | None = None,
                   now: datetime | None = None) -> list[dict[str, Any]]:
     """Every (post, account) as it will be published, drafts and misfits included."""
     from spi_campaign.adapters import registry
     from spi_campaign.compose import render
-    from spi_campaign.loader import next_publish
 
     now = now or now_utc()
     cfg = campaign.config
     tz = cfg.timezone
     ids = list(ids)
     if account is not None:
-        _known_account(campaign, account)
-    posts = campaign.posts
-    if ids:
-        by_id = {p.id: p for p in campaign.posts}
-        missing = [i for i in ids if i not in by_id]
-        if missing:
-            raise NotFoundError(f"no post with id '{missing[0]}'{suggest(missing[0], by_id)}")
-        posts = [by_id[i] for i in ids]
+        cfg.account(account)
+    posts = [campaign.require_post(i) for i in ids] if ids else campaign.posts
     items: list[dict[str, Any]] = []
     for post in posts:
         when = next_publish(post, now, tz)

@@ -46,11 +46,10 @@ class Watcher:
 
         self._observer = Observer()
         handler = Handler()
-        self._observer.schedule(handler, str(self.config_path.parent), recursive=False)
-        if self.posts_dir.is_dir() and self.posts_dir != self.config_path.parent:
-            self._observer.schedule(handler, str(self.posts_dir), recursive=True)
-        elif self.posts_dir.is_dir():
-            self._observer.unschedule_all()
+        parent = self.config_path.parent
+        # The config's folder for config.yaml; posts_dir recursively (one watch when they coincide).
+        self._observer.schedule(handler, str(parent), recursive=self.posts_dir == parent)
+        if self.posts_dir.is_dir() and self.posts_dir != parent:
             self._observer.schedule(handler, str(self.posts_dir), recursive=True)
         self._observer.daemon = True
         self._observer.start()

@@ -92,10 +92,8 @@ def flaky_platform(monkeypatch):
     other tests see the real platforms)."""
     from _support import load_plugin
 
-    import spi_campaign.loader as loader
     from spi_campaign.adapters import registry
 
     FlakyAdapter = load_plugin("spi_test_adapter").FlakyAdapter
     monkeypatch.setitem(registry._loaded, "flaky", FlakyAdapter)
     monkeypatch.setitem(registry._entry_points(), "flaky", FlakyAdapter)
-    monkeypatch.setattr(loader, "_PLATFORMS", None)

@@ -117,7 +117,7 @@ def test_preview_filters_and_unknown_id(camp, run_cli):
     items = json.loads(run_cli("post", "preview", "a", "--account", "kominfo-fb", "--format", "json").output)
     assert [(i["post"], i["account"]) for i in items] == [("a", "kominfo-fb")]
     missing = run_cli("post", "preview", "aa")
-    assert missing.exit_code == 1 and "no post with id 'aa' (did you mean 'a'?)" in missing.output
+    assert missing.exit_code == 1 and "unknown post id 'aa' (did you mean 'a'?)" in missing.output
 
 
 def test_preview_exits_0_with_invalid_posts_but_1_without_config(camp, run_cli, tmp_path):

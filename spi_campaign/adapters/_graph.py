@@ -12,14 +12,12 @@ it requests and facebook-sdk) only inside methods.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any, ClassVar
 
-from spi_campaign.adapters.base import Adapter, PublicationRef, ReconcileResult
+from spi_campaign.adapters.base import RECONCILE_MARGIN, Adapter, PublicationRef, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError
 
 DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
-RECONCILE_MARGIN = timedelta(minutes=5)
 
 
 class GraphAdapter(Adapter):
@@ -36,10 +34,6 @@ class GraphAdapter(Adapter):
         self._graph = None
 
     # ----- plumbing -----------------------------------------------------------
-
-    @property
-    def who(self) -> str:
-        return f"account '{self.account.name}'"
 
     @property
     def token_env(self) -> str:

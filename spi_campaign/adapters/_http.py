@@ -20,8 +20,8 @@ What lives here and why:
 - ``GraphClient`` and ``graph_error``: facebook-sdk's ``GraphAPI`` with a
   current Graph API version, a timeout, and Meta's error codes mapped to
   ``errors`` classes. Shared by the Facebook Page and Instagram adapters.
-- ``sniff_image``, ``normalise_text``: small helpers for media checks and
-  for ``reconcile`` (finding a lost post by its text).
+- ``read_image``, ``normalise_text``: the last media check before an upload,
+  and finding a lost post by its text for ``reconcile``.
 
 Secrets: no function here puts a credential, a request URL (Graph API GETs
 carry ``access_token`` in the query string) or the text of a requests
@@ -42,6 +42,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from spi_campaign import redact
+from spi_campaign.media import sniff_image, type_names
+from spi_campaign.timeutil import now_utc
 from spi_campaign.errors import (AdapterError, AuthError, PermanentError, QuotaDeferred, TransientError,
                                  UnknownOutcomeError)
 
@@ -210,10 +212,6 @@ def _connect_failure(exc: BaseException) -> bool:
 # Times
 # ---------------------------------------------------------------------------
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def from_epoch(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(str(value).strip()), timezone.utc)
@@ -267,11 +265,13 @@ def x_retry_after(headers: Mapping[str, str]) -> tuple[datetime | None, bool]:
         daily_reset = from_epoch(headers.get("x-user-limit-24hour-reset"))
         if daily_reset and (reset is None or daily_reset > reset):
             reset = daily_reset
-    if reset is None:
-        retry = headers.get("retry-after")
-        if retry and str(retry).strip().isdigit():
-            reset = now_utc() + timedelta(seconds=int(str(retry).strip()))
-    return reset, daily
+    return reset or _retry_after_header(headers), daily
+
+
+def _retry_after_header(headers: Mapping[str, str]) -> datetime | None:
+    """The standard ``Retry-After`` header, in seconds."""
+    retry = str(headers.get("retry-after") or "").strip()
+    return now_utc() + timedelta(seconds=int(retry)) if retry.isdigit() else None
 
 
 def x_http_error(response, *, who: str, what: str, env_names: Iterable[str]) -> AdapterError:
@@ -350,10 +350,7 @@ def graph_retry_after(headers: Mapping[str, str] | None) -> datetime | None:
                 minutes = val
     if minutes:
         return now_utc() + timedelta(minutes=minutes)
-    retry = headers.get("retry-after")
-    if retry and str(retry).strip().isdigit():
-        return now_utc() + timedelta(seconds=int(str(retry).strip()))
-    return None
+    return _retry_after_header(headers)
 
 
 def _walk_dicts(data: Any):
@@ -520,24 +517,6 @@ def form(data: Mapping[str, Any]) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 # Media and text helpers
 # ---------------------------------------------------------------------------
-
-def sniff_image(head: bytes) -> str | None:
-    """The MIME type of an image from its first bytes (never from the file name)."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def type_names(types: Iterable[str]) -> str:
-    names = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP"}
-    return ", ".join(names.get(t, t) for t in sorted(types))
-
 
 def read_image(path, *, who: str, platform: str, types: Iterable[str], max_bytes: int | None) -> tuple[bytes, str]:
     """Bytes and MIME type of a local image, checked before any upload."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable, ClassVar, Mapping
 
 from spi_campaign import redact
@@ -135,6 +135,9 @@ class ReconcileResult:
         return cls("cannot_tell", detail=detail)
 
 
+# reconcile: how far before a lost attempt started a platform's list of recent posts is read
+RECONCILE_MARGIN = timedelta(minutes=5)
+
 _HASHTAG_PRESENT = re.compile(r"#(\w+)", re.UNICODE)
 
 
@@ -206,23 +209,19 @@ class Adapter:
 
     # ----- instance side: talks to the platform -----------------------------
 
+    @property
+    def who(self) -> str:
+        """How messages name the account."""
+        return f"account '{self.account.name}'"
+
     def secret(self, fieldname: str) -> str:
         """The credential ``SPI_<ACCOUNT>_<FIELD>``; AuthError naming the variable if unset."""
         name = self.account.env_prefix + fieldname
         value = self.env.get(name, "")
         if not value.strip():
-            raise AuthError(f"account '{self.account.name}': environment variable {name} is not set")
+            raise AuthError(f"{self.who}: environment variable {name} is not set")
         redact.register(value.strip())
         return value.strip()
-
-    def secret_values(self) -> list[str]:
-        """Every credential value currently set, for log redaction."""
-        out = []
-        for f in self.credentials:
-            v = self.env.get(self.account.env_prefix + f, "").strip()
-            if v:
-                out.append(v)
-        return out
 
     def publish(self, post: Rendered, *, progress: dict[str, Any] | None = None,
                 checkpoint: Callable[[dict[str, Any]], None] | None = None) -> PublishResult:

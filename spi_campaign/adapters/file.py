@@ -68,7 +68,7 @@ class FileAdapter(Adapter):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise PermanentError(f"account '{self.account.name}': cannot write {self.path}: {exc.strerror}") from None
+            raise PermanentError(f"{self.who}: cannot write {self.path}: {exc.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             os.write(fd, line)
@@ -82,16 +82,16 @@ class FileAdapter(Adapter):
         path = self.path
         if path.exists():
             if not path.is_file():
-                raise PermanentError(f"account '{self.account.name}': {path} exists and is not a file")
+                raise PermanentError(f"{self.who}: {path} exists and is not a file")
             if not os.access(path, os.W_OK):
-                raise PermanentError(f"account '{self.account.name}': {path} is not writable")
+                raise PermanentError(f"{self.who}: {path} is not writable")
         else:
             # publish creates the missing folders: the nearest existing one must be a writable folder.
             parent = path.parent
             while not parent.exists() and parent != parent.parent:
                 parent = parent.parent
             if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-                raise PermanentError(f"account '{self.account.name}': cannot create {path}: "
+                raise PermanentError(f"{self.who}: cannot create {path}: "
                                      f"{parent} is not a writable folder")
         return Identity(id=str(path), name=f"file {path}")
 

@@ -32,6 +32,7 @@ from spi_campaign.adapters._graph import DEFAULT_GRAPH_VERSION, GraphAdapter
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError, QuotaDeferred, TransientError, UnknownOutcomeError
 from spi_campaign.models import Rendered
+from spi_campaign.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,6 @@ class InstagramAdapter(GraphAdapter):
                 int(window) if isinstance(window, (int, float)) else None)
 
     def _require_quota(self) -> None:
-        from spi_campaign.adapters._http import now_utc
-
         used, total, window = self.quota()
         if total is not None and used >= total:
             span = timedelta(seconds=window) if window else DEFAULT_WINDOW

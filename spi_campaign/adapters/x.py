@@ -23,14 +23,14 @@ tweepy, requests and twitter_text are imported inside methods only.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any, Callable, NamedTuple
 
-from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, PublicationRef, PublishResult,
-                                        ReconcileResult)
+from spi_campaign.adapters.base import (RECONCILE_MARGIN, Adapter, Identity, Limits, Option, PublicationRef,
+                                        PublishResult, ReconcileResult)
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, UnknownOutcomeError
 from spi_campaign.models import Media, Rendered
 from spi_campaign.textlen import x_fits, x_weighted_length
+from spi_campaign.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ API = "https://api.x.com"
 MEDIA_UPLOAD_URL = API + "/2/media/upload"
 MEDIA_METADATA_URL = API + "/2/media/metadata"
 ALT_TEXT_MAX = 1000                 # CreateMediaMetadataMetadataAltText.text maxLength
-RECONCILE_MARGIN = timedelta(minutes=5)
 RECONCILE_PAGES = 5                 # at most 5 x 100 recent posts are read
 
 
@@ -82,10 +81,6 @@ class XAdapter(Adapter):
         return x_fits(text, cls.limits.text or 280)
 
     # ----- plumbing -----------------------------------------------------------
-
-    @property
-    def who(self) -> str:
-        return f"account '{self.account.name}'"
 
     @property
     def timeout(self) -> float:
@@ -240,8 +235,6 @@ class XAdapter(Adapter):
     def _upload_media(self, images: list[tuple[Media, bytes, str]], state: dict[str, Any],
                       checkpoint: Callable[[dict[str, Any]], None] | None) -> list[str]:
         """Upload images (reusing ids recorded in ``state`` that have not expired)."""
-        from spi_campaign.adapters._http import now_utc
-
         ids = [str(i) for i in state.get("media_ids") or ()][: len(images)]
         expires = state.get("media_expires_at")
         if ids and isinstance(expires, (int, float)) and now_utc().timestamp() > expires - 600:

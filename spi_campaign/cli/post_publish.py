@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 from spi_campaign.cli.post import post
+from spi_campaign.models import PUBLICATION_STATES
 
-STATE_CHOICES = ("pending", "publishing", "published", "failed", "unknown", "missed", "skipped")
 
 
 def _console():
@@ -170,7 +170,7 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
 
 @post.command("status")
 @click.argument("post_id", required=False)
-@click.option("--state", type=click.Choice(STATE_CHOICES), help="Only publications in this state.")
+@click.option("--state", type=click.Choice(PUBLICATION_STATES), help="Only publications in this state.")
 @click.option("--account", "-a", metavar="NAME", help="Only this account.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="table for people, json for scripts.")
@@ -188,15 +188,12 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
         spi post status apa-itu-gratifikasi --format json
     """
     from spi_campaign import render_publish as rp
-    from spi_campaign.errors import NotFoundError
     from spi_campaign.ledger import SqliteLedger
 
     app = ctx.obj
     cfg = app.config()
-    if account is not None and account not in cfg.accounts:
-        from spi_campaign.config import suggest
-
-        raise NotFoundError(f"unknown account '{account}'{suggest(account, cfg.accounts)}")
+    if account is not None:
+        cfg.account(account)
     rows = []
     if cfg.state.exists():
         ledger = SqliteLedger.open(cfg.state)
@@ -205,11 +202,7 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
         finally:
             ledger.close()
     if post_id is not None and not rows:
-        campaign = app.campaign()
-        if campaign.post(post_id) is None:
-            from spi_campaign.config import suggest
-
-            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+        app.campaign().require_post(post_id)
     if fmt == "json":
         click.echo(rp.status_json(rows, cfg.timezone))
     else:
@@ -234,22 +227,18 @@ def retry(ctx: click.Context, post_id: str | None, account: str | None, yes: boo
         spi post retry apa-itu-gratifikasi --account diskominfos-bali-fb
     """
     from spi_campaign import render_publish as rp
-    from spi_campaign.config import suggest
-    from spi_campaign.errors import NotFoundError
 
     app = ctx.obj
     cfg = app.config()
     console = _console()
     tz = cfg.timezone
-    if account is not None and account not in cfg.accounts:
-        raise NotFoundError(f"unknown account '{account}'{suggest(account, cfg.accounts)}")
+    if account is not None:
+        cfg.account(account)
     engine = _engine(app, console)
     try:
         rows = engine.retry_candidates(post_id, account)
         if post_id is not None and not rows and not engine.ledger.rows(post=post_id):
-            campaign = app.campaign()
-            if campaign.post(post_id) is None:
-                raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+            app.campaign().require_post(post_id)
         if not rows:
             rp.message(console, "Nothing to retry: no failed or unknown publication"
                        + (f" of '{post_id}'" if post_id else "") + ".")
@@ -290,16 +279,13 @@ def resolve(ctx: click.Context, post_id: str, account: str, url: str | None, not
         spi post resolve apa-itu-gratifikasi --account diskominfos-bali-x --not-published
     """
     from spi_campaign import render_publish as rp
-    from spi_campaign.config import suggest
-    from spi_campaign.errors import NotFoundError
 
     if (url is None) == (not not_published):
         raise click.UsageError("give exactly one of --published URL or --not-published")
     app = ctx.obj
     cfg = app.config()
     tz = cfg.timezone
-    if account not in cfg.accounts:
-        raise NotFoundError(f"unknown account '{account}'{suggest(account, cfg.accounts)}")
+    cfg.account(account)
     occ = None
     if occurrence is not None:
         from spi_campaign.timeutil import parse_datetime
@@ -312,9 +298,7 @@ def resolve(ctx: click.Context, post_id: str, account: str, url: str | None, not
     engine = _engine(app, console)
     try:
         if not engine.ledger.rows(post=post_id):
-            campaign = app.campaign()
-            if campaign.post(post_id) is None:
-                raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in campaign.posts])}")
+            app.campaign().require_post(post_id)
         row = engine.resolve(post_id, account, url=url, published=url is not None, occurrence=occ)
     finally:
         _close(engine)
