@@ -5,7 +5,7 @@ Each generated post has text, a link, hashtags, an X variant and two
 accounts (X and Facebook), like a real campaign. Both sides are whole
 processes (interpreter start-up included), run alternately.
 
-Run: python bench/bench_validate.py [--sizes 1000 10000] [--runs 3]
+Run: python bench/bench_validate.py [--sizes 1000 10000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from _common import SPI, interleaved
 
 p = argparse.ArgumentParser()
 p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
-p.add_argument("--runs", type=int, default=3)
+p.add_argument("--runs", type=int, default=5)
 args = p.parse_args()
 
 TOPICS = ["gratifikasi", "zero-gratifikasi", "titik-rawan", "spi", "pelaporan"]
