@@ -79,3 +79,19 @@ class QuotaDeferred(AdapterError):
     attempt."""
 
     kind = "deferred"
+
+
+class BillingError(AuthError):
+    """The account cannot publish for a billing reason (X 402 out of
+    pay-per-use credits, X 429 ``usage-capped``). Like ``AuthError`` it is a
+    problem of the account, not of the post: the engine *holds* the
+    publication until the operator acts (or ``retry_after``, the cap's reset,
+    passes), it does not fail it and does not retry it every few minutes."""
+
+    kind = "billing"
+
+
+# Adapter error kinds that mean "the account cannot publish right now": the
+# publication is held (not failed) and goes out by itself once the account is
+# fixed, while inside its catch-up window.
+ACCOUNT_KINDS = ("auth", "billing")
