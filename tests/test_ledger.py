@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from spi_campaign.errors import LedgerError
-from spi_campaign.ledger import (Change, DayCap, Owner, Publication, SqliteLedger, claimer_dead, pid_alive)
+from spi_campaign.ledger import (SCHEMA_VERSION, Change, DayCap, Owner, Publication, SqliteLedger, claimer_dead,
+                                 pid_alive, process_start, LEASE_GRACE)
 
 UTC = timezone.utc
 NOW = datetime(2026, 12, 9, 3, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ def test_created_on_first_use_in_wal_mode(tmp_path, led):
     assert {"post", "account", "occurrence", "state", "attempts", "remote_id", "url", "error", "content_hash",
             "progress", "claimer_pid", "claimer_host", "lease_until", "next_attempt", "file"} <= cols
     con.close()
-    assert led.meta("created_at") and led.meta("schema_version") == "1"
+    assert led.meta("created_at") and led.meta("schema_version") == SCHEMA_VERSION
 
 
 def test_insert_is_idempotent(led):
@@ -155,4 +156,17 @@ def test_claimer_dead_rules(led):
     assert not claimer_dead(replace(base, claimer_pid=ME.pid), NOW, ["t"])
     assert claimer_dead(replace(base, claimer_pid=ME.pid), NOW, [])        # an earlier process with our pid
     other = replace(base, claimer_host="elsewhere", claimer_pid=1)
-    assert not claimer_dead(other, NOW) and claimer_dead(other, NOW + timedelta(minutes=3))
+    # another host: judged by its lease, with a grace so a clock stepped on one side does not expire it
+    assert not claimer_dead(other, NOW) and not claimer_dead(other, NOW + timedelta(minutes=3))
+    assert claimer_dead(other, NOW + timedelta(minutes=2) + LEASE_GRACE + timedelta(seconds=1))
+    # this host: a live process is never dead, whatever its lease (SIGSTOP, a paused VM, a stepped clock)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        row = replace(base, claimer_pid=live.pid, claimer_start=process_start(live.pid))
+        assert not claimer_dead(row, NOW + timedelta(days=3))
+        # the same pid with another start time is another process: the claimer is gone
+        assert claimer_dead(replace(row, claimer_start="0:1"), NOW)
+    finally:
+        live.kill()
+        live.wait()
+    assert claimer_dead(row, NOW)

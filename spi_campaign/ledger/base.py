@@ -1,0 +1,168 @@
+"""The ``Ledger`` interface: what planning, dispatching and the commands need
+from a backend. Every backend passes the same contract suite
+(tests/test_ledger_contract.py).
+
+Contract, for every method that writes: one transaction; every state change
+is a compare-and-set on the row's state (and claim token), so any number of
+processes may share one ledger. Nothing here is SQLite-specific: a backend
+with row locks implements ``claim_next`` with ``SELECT ... FOR UPDATE SKIP
+LOCKED``.
+
+Cost contract (docs/engine.md, "Flat cost"): every method used on the hot path
+(``open_rows``, ``get_many``, ``live_*``, ``claim_next``, ``next_due``,
+``due_accounts``, ``problems``, ``counts``, ``newest``) costs what it returns,
+not what the ledger holds.
+"""
+
+from __future__ import annotations
+
+import abc
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+from spi_campaign.ledger.model import Change, Claim, DayCap, Key, Owner, Publication
+
+
+class Ledger(abc.ABC):
+    """What the engine needs from a ledger backend."""
+
+    #: where it lives, for messages (a path or a redacted URL)
+    where: str = ""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    # ----- meta and identity -----------------------------------------------------
+
+    @abc.abstractmethod
+    def meta(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def set_meta_default(self, key: str, value: str) -> str:
+        """Set ``key`` unless it is set; return the value it has (atomic)."""
+
+    @property
+    def created_at(self) -> datetime | None:
+        from spi_campaign.ledger.model import parse_ts
+
+        return parse_ts(self.meta("created_at"))
+
+    def bind(self, campaign: str) -> None:
+        """Tie the ledger to one campaign: the first campaign to use it owns
+        it; opening it for another campaign is an error."""
+        from spi_campaign.errors import LedgerError
+
+        owner = self.set_meta_default("campaign", campaign)
+        if owner != campaign:
+            raise LedgerError(f"the ledger {self.where} belongs to campaign '{owner}', not '{campaign}': "
+                              f"point 'state:' in config.yaml at this campaign's own ledger, or set "
+                              f"'name: {owner}' if this is the same campaign under a new name")
+
+    def check_identity(self) -> None:
+        """Raise ``LedgerError`` when the ledger this process opened is no
+        longer the one at its address (file removed or replaced)."""
+
+    # ----- reading -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def rows(self, *, post: str | None = None, account: str | None = None,
+             states: Iterable[str] | None = None) -> list[Publication]:
+        """Rows, newest occurrence first. Proportional to what matches: for
+        operator commands on one post, not for the hot path."""
+
+    @abc.abstractmethod
+    def iter_rows(self, *, post: str | None = None, account: str | None = None,
+                  states: Iterable[str] | None = None, since: datetime | None = None,
+                  until: datetime | None = None, limit: int | None = None) -> Iterator[Publication]:
+        """Like ``rows`` (newest first) but streamed, bounded memory, with an
+        occurrence range ``[since, until)`` and an optional limit."""
+
+    @abc.abstractmethod
+    def get(self, key: Key) -> Publication | None: ...
+
+    @abc.abstractmethod
+    def get_many(self, keys: Iterable[Key]) -> dict[Key, Publication]:
+        """The rows that exist among ``keys`` (primary-key lookups)."""
+
+    @abc.abstractmethod
+    def open_rows(self) -> list[Publication]:
+        """Every row in an open state (pending, publishing, unknown)."""
+
+    @abc.abstractmethod
+    def live_at(self, account: str, occurrence: datetime) -> list[Publication]:
+        """Live rows (publishing, published, unknown) of any post at this
+        account and instant."""
+
+    @abc.abstractmethod
+    def live_of(self, post: str, account: str, *, local_at: str | None = None) -> Publication | None:
+        """A live row of (post, account) (at local wall time ``local_at`` when given)."""
+
+    @abc.abstractmethod
+    def problems(self, since: datetime, now: datetime) -> list[Publication]:
+        """Rows that need a person: failed, unknown or missed with occurrence
+        at or after ``since``, plus pending rows held (``hold`` set) that are due."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Number of rows in each state."""
+
+    @abc.abstractmethod
+    def next_due(self, after: datetime | None = None) -> datetime | None:
+        """The earliest time a pending, unheld row becomes due (after ``after``)."""
+
+    @abc.abstractmethod
+    def due_accounts(self, now: datetime) -> set[str]:
+        """Accounts with at least one pending, unheld row due at ``now``."""
+
+    @abc.abstractmethod
+    def events(self, key: Key) -> list[dict[str, Any]]:
+        """The state history of one row, oldest first."""
+
+    # ----- writing -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def insert(self, pubs: Iterable[Publication], now: datetime) -> list[Key]:
+        """Insert rows that do not exist yet (one transaction); the keys inserted."""
+
+    @abc.abstractmethod
+    def update(self, changes: Iterable[Change], now: datetime) -> list[Change]:
+        """Apply compare-and-set changes (one transaction); the ones applied."""
+
+    @abc.abstractmethod
+    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str) -> bool:
+        """Record the outcome of the claim ``token`` (the row must still be
+        ``publishing`` under that token): False when the claim was lost."""
+
+    @abc.abstractmethod
+    def rename_post(self, old: Key, new_post: str, now: datetime) -> bool:
+        """Move a row (and its history) to another post id, unless a row
+        with the new key exists (a renamed post file keeps its history)."""
+
+    @abc.abstractmethod
+    def rename_account(self, old: str, new: str, now: datetime) -> int:
+        """Move every row of account ``old`` to ``new`` (an account renamed
+        in config.yaml, same destination). Rows the new name already has win."""
+
+    @abc.abstractmethod
+    def claim_next(self, account: str, owner: Owner, now: datetime, *, lease_until: datetime,
+                   miss_cutoff: datetime | None, cap: DayCap | None = None,
+                   due_by: datetime | None = None) -> Claim:
+        """Atomically take the first due, unheld ``pending`` row of ``account``
+        (in due order) and mark it ``publishing`` with a fresh claim token,
+        ``attempts + 1``. A row never attempted whose occurrence is older than
+        ``miss_cutoff`` is not taken (the next sync marks it missed). If
+        ``cap`` is reached, every due row of the account is deferred to
+        ``cap.end`` instead and nothing is claimed. ``due_by`` (default ``now``):
+        only rows due at or before it are taken."""
+
+    @abc.abstractmethod
+    def claim(self, key: Key, owner: Owner, now: datetime, *, lease_until: datetime,
+              from_states: tuple[str, ...]) -> Publication | None:
+        """Claim one given row if its state is in ``from_states``."""
+
+    @abc.abstractmethod
+    def heartbeat(self, tokens: Iterable[str], lease_until: datetime) -> None:
+        """Extend the lease of rows we are publishing."""
