@@ -18,7 +18,8 @@ from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_nam
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
-TOP_KEYS = ("timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts")
+TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "alert_window",
+            "accounts")
 ACCOUNT_KEYS = ("platform", "max_per_day")
 
 
@@ -91,6 +92,11 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
             return parse_duration(default)
 
     catch_up = duration("catch_up", "6h")
+    alert_window = duration("alert_window", "7d")
+    name = raw.get("name", root.name or "campaign")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
+        err(lines.get("name"), f"name must be a short one-line text naming the campaign, got {short_repr(name)}")
+        name = root.name or "campaign"
     retry_backoff = duration("retry_backoff", "30s")
     max_attempts = raw.get("max_attempts", 5)
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
@@ -111,7 +117,8 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
             accounts[str(name)] = acc
 
     cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
-                 catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts)
+                 catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts,
+                 name=name.strip(), alert_window=alert_window)
     return cfg, problems
 
 

@@ -84,13 +84,16 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
         problems.append(Problem(str(folder), None, None, None, "error", f"cannot read folder: {reason}"))
         broken.add(folder)
     keys = variant_keys(config)
+    stamps: dict[Path, tuple[int, int, int] | None] = {}
     for path in files:
+        stamps[path] = stamp(path)
         file_posts, file_problems, ok = read_post_file(path, config, keys)
         posts.extend(file_posts)
         problems.extend(file_problems)
         if not ok:
             broken.add(path)
-    campaign = Campaign(config=config, posts=posts, problems=problems, files=len(files), broken_files=broken)
+    campaign = Campaign(config=config, posts=posts, problems=problems, files=len(files), broken_files=broken,
+                        stamps=stamps)
     _check_duplicate_ids(campaign)
     if check_targets:
         from spi_campaign.validate import check_campaign
@@ -98,6 +101,28 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
         check_campaign(campaign, now=now)
     campaign.invalid_posts = {p.post for p in campaign.problems if p.severity == "error" and p.post}
     return campaign
+
+
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def fresh_post(campaign: Campaign, post: Post) -> Post | None:
+    """``post`` as its file says now: the same object when the file did not
+    change since ``campaign`` was read (one ``stat``), else read again; None
+    when the post is gone. A file that cannot be read now keeps ``post``
+    (the next sync holds it)."""
+    old = campaign.stamps.get(post.file, False)
+    if old is False or stamp(post.file) == old:
+        return post
+    posts, _problems, ok = read_post_file(post.file, campaign.config)
+    if not ok:
+        return post
+    return next((p for p in posts if p.id == post.id), None)
 
 
 def _check_duplicate_ids(campaign: Campaign) -> None:

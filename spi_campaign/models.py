@@ -84,6 +84,10 @@ class Config:
     max_attempts: int
     retry_backoff: timedelta
     accounts: dict[str, Account]
+    # The campaign's identity: its ledger belongs to it (default: the config folder's name).
+    name: str = "campaign"
+    # Failed/unknown/missed/held publications this recent keep every run exiting 1.
+    alert_window: timedelta = timedelta(days=7)
 
     def unknown_account(self, name: str) -> str:
         """The one message for an account name that is not in config.yaml."""
@@ -219,13 +223,19 @@ class Campaign:
     files: int
     broken_files: set[Path] = field(default_factory=set)
     invalid_posts: set[str] = field(default_factory=set)
+    # post file -> (mtime_ns, size, inode) taken before it was read: tells
+    # whether a file changed since (a reload, the check before publishing)
+    stamps: dict[Path, tuple[int, int, int] | None] = field(default_factory=dict)
+    _by_id: dict[str, Post] | None = field(default=None, repr=False)
 
     def post(self, post_id: str) -> Post | None:
         """The first post with this id (ids are unique once the campaign validates)."""
-        for p in self.posts:
-            if p.id == post_id:
-                return p
-        return None
+        if self._by_id is None or len(self._by_id) > len(self.posts):
+            by_id: dict[str, Post] = {}
+            for p in self.posts:
+                by_id.setdefault(p.id, p)
+            self._by_id = by_id
+        return self._by_id.get(post_id)
 
     def require_post(self, post_id: str) -> Post:
         """The post ``post_id``; NotFoundError with a suggestion (and a hint

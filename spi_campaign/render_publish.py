@@ -125,11 +125,13 @@ def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
 
 def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:
     """The last lines of publish-due."""
-    counts = {k: rep.count(k) for k in ("published", "retry", "deferred", "failed", "unknown")}
+    counts = {k: rep.count(k) for k in ("published", "retry", "deferred", "failed", "unknown", "held", "lost",
+                                        "unrecorded")}
     t = Text("dry run: " if rep.dry_run else "")
     t.append(f"{counts['published']} {'would be published' if rep.dry_run else 'published'}",
              style="green" if counts["published"] else "")
-    for k, style in (("retry", "yellow"), ("deferred", "yellow"), ("failed", "bold red"), ("unknown", "bold magenta")):
+    for k, style in (("retry", "yellow"), ("deferred", "yellow"), ("failed", "bold red"), ("unknown", "bold magenta"),
+                     ("held", "bold red"), ("lost", "bold red"), ("unrecorded", "bold red")):
         if counts[k]:
             t.append(", ")
             t.append(f"{counts[k]} {'retry scheduled' if k == 'retry' else k}", style=style)
@@ -154,20 +156,70 @@ def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:
     if rep.dry_run:
         t.append(". Nothing was written.")
     _print(console, t)
+    if rep.problems:
+        problems_summary(console, rep.problems)
 
 
-def status_rows(rows: Iterable[Publication], tz: tzinfo) -> list[dict[str, Any]]:
-    """The JSON shape of ``status``: times ISO-8601 with the campaign offset."""
-    return [{
-        "post": r.post, "account": r.account, "occurrence": iso(r.occurrence, tz), "state": r.state,
+def problems_summary(console: Console, rows: list[Publication]) -> None:
+    """The one line every run (and the daemon, hourly) prints while
+    publications inside the alert window need a person."""
+    states: dict[str, int] = {}
+    for r in rows:
+        st = "held" if r.state == "pending" else r.state
+        states[st] = states.get(st, 0) + 1
+    detail = ", ".join(f"{n} {st}" for st, n in sorted(states.items()))
+    n = len(rows)
+    _print(console, Text(f"{n} publication{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention "
+                         f"({detail}): spi post status --problems", style="bold red"))
+
+
+def status_record(r: Publication, tz: tzinfo, *, held: bool = False) -> dict[str, Any]:
+    """One element of ``status``'s JSON (a public contract, README): times
+    ISO-8601 with the campaign offset. ``held``: a pending row with a hold
+    shows the state ``held`` (``status --problems``)."""
+    state = "held" if held and r.state == "pending" and r.hold else r.state
+    return {
+        "post": r.post, "account": r.account, "occurrence": iso(r.occurrence, tz), "state": state,
         "attempts": r.attempts, "remote_id": r.remote_id, "url": r.url, "error": r.error or r.hold,
         "updated_at": iso(r.updated_at, tz),
         "next_attempt": iso(r.next_attempt, tz) if r.state == "pending" else None,
-    } for r in rows]
+    }
 
 
-def status_json(rows: Iterable[Publication], tz: tzinfo) -> str:
-    return json.dumps(status_rows(rows, tz), ensure_ascii=False, indent=2)
+def status_rows(rows: Iterable[Publication], tz: tzinfo, *, held: bool = False) -> list[dict[str, Any]]:
+    return [status_record(r, tz, held=held) for r in rows]
+
+
+def status_json(rows: Iterable[Publication], tz: tzinfo, *, held: bool = False) -> str:
+    return json.dumps(status_rows(rows, tz, held=held), ensure_ascii=False, indent=2)
+
+
+def write_status_json(write, rows: Iterable[Publication], tz: tzinfo, *, held: bool = False) -> None:
+    """The same JSON as ``status_json``, streamed row by row (memory does
+    not grow with the ledger)."""
+    first = True
+    write("[")
+    for r in rows:
+        text = json.dumps(status_record(r, tz, held=held), ensure_ascii=False, indent=2)
+        write(("\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
+        first = False
+    write("\n]\n" if not first else "]\n")
+
+
+def status_counts(console: Console, counts: dict[str, int], problems: int, shown: int) -> None:
+    """The head of ``status``'s default view."""
+    if not counts:
+        return
+    t = Text("ledger: ")
+    t.append(", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=lambda s: -counts[s])))
+    _print(console, t)
+    if problems:
+        _print(console, Text(f"{problems} need attention (shown first; all of them: spi post status --problems)",
+                             style="bold red"))
+    total = sum(counts.values())
+    if shown < total:
+        _print(console, Text(f"newest {shown} of {total} shown; --all, --since/--until or --state for more",
+                             style="dim"))
 
 
 def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filtered: bool = False) -> None:

@@ -2,21 +2,22 @@
 
 An APScheduler ``BlockingScheduler`` in the campaign timezone with a
 ``MemoryJobStore`` only: the ledger is the source of truth, the scheduler
-just wakes us up. Jobs:
+just wakes us up. Jobs (all on one executor thread, so they never race):
 
-- ``wake``: a date job at the next time a pending row is due (a publication's
-  time, a scheduled retry, a deferral). It starts the workers of the due
-  accounts and returns at once: each account publishes in its own thread, so
-  a slow account never delays another.
-- ``resync``: after workers published something, after a file change or a
-  SIGHUP: reload (if asked), sync the ledger, start due workers, re-arm ``wake``.
-- ``housekeeping`` (every minute): picks up what other processes changed
-  (``spi post retry``, a crashed ``publish-due``): one cheap query, and a full
-  sync every ``FULL_SYNC_EVERY``.
+- ``wake``: a date job at the next time a pending row is due. It starts the
+  workers of the due accounts and returns at once: each account publishes
+  in its own thread, so a slow account never delays another.
+- ``resync``: after workers published something, or once a reload is ready:
+  sync the ledger, start due workers, re-arm ``wake``.
+- ``housekeeping`` (every minute): the ledger is still the one we opened
+  (else stop, exit 1), claims of processes that died, the hourly summary of
+  problems, and every ``RESCAN_EVERY`` a rescan of the post files (a safety
+  net for a watcher that missed something, e.g. ``posts/`` replaced).
 
-Idle, the main thread sleeps in the scheduler until the next job and the
-file watcher (``watch.py``, watchdog/inotify) sleeps in the kernel: no busy
-loop, no measurable CPU.
+Reading the post files never runs on the scheduler's thread: a reload is
+done by a loader thread (only the files that changed, ``reload.py``) and
+handed over when ready, so a slow or hostile file cannot delay a due
+publication. Idle, the daemon sleeps in the scheduler and the kernel.
 """
 
 from __future__ import annotations
@@ -26,30 +27,41 @@ import signal
 import threading
 import time
 from datetime import datetime, timedelta
-from spi_campaign.errors import SpiError
+from typing import Callable
+
+from spi_campaign.errors import LedgerError, SpiError
 
 log = logging.getLogger("spi_campaign.scheduler")
 
 HOUSEKEEPING_SECONDS = 60
-FULL_SYNC_EVERY = timedelta(minutes=15)
+RESCAN_EVERY = timedelta(minutes=15)
+SUMMARY_EVERY = timedelta(hours=1)
+
+# SIGHUPs that arrived before the daemon was ready (cli installs the handler first thing).
+EARLY_HUP: list[int] = []
 
 
 class Daemon:
-    def __init__(self, app, *, console, dry_run: bool = False, watch: bool = True,
-                 now: Callable[[], datetime] | None = None):
+    def __init__(self, app, *, console, dry_run: bool = False, watch: bool = True, accounts=None,
+                 strict: bool = False, now: Callable[[], datetime] | None = None):
         self.app = app
         self.console = console
         self.dry_run = dry_run
         self.watch = watch
+        self.accounts = accounts
+        self.strict = strict
         self.engine = None
         self.scheduler = None
-        self.watcher: Watcher | None = None
-        self._last_full = None
+        self.watcher = None
+        self.exit_code = 0
+        self._last_rescan = time.monotonic()
+        self._last_summary: float | None = None
         self._stop_once = threading.Lock()
-        self._req_lock = threading.Lock()
-        self._want_reload = self._want_config = self._queued = False
+        self._load_lock = threading.Lock()
+        self._load_wanted = threading.Event()
+        self._want_config = False
+        self._loader: threading.Thread | None = None
         self._seq = 0
-        self._stopped = threading.Event()
 
     # ----- lifecycle ------------------------------------------------------------------
 
@@ -66,7 +78,7 @@ class Daemon:
         cfg = self.app.config()
         tz = cfg.timezone
         ledger = open_ledger(cfg.state, dry_run=self.dry_run)
-        self.engine = Engine(cfg, ledger, dry_run=self.dry_run,
+        self.engine = Engine(cfg, ledger, dry_run=self.dry_run, accounts=self.accounts,
                              on_outcome=lambda o: rp.outcome_line(self.console, o, self.engine.config.timezone),
                              on_dry_run=lambda r: rp.dry_run_post(self.console, r, self.engine.config.timezone))
         self.engine.after_drain = self._after_drain
@@ -82,34 +94,46 @@ class Daemon:
             signal.signal(signal.SIGHUP, self._on_hup)
 
         # Watch before reading the posts: a file saved while we start is then
-        # either in the first read or queues a reload (a job that runs as soon
-        # as the scheduler starts); it is never lost.
+        # either in the first read or queues a reload; it is never lost.
         if self.watch:
             self.watcher = Watcher(cfg.posts_dir, cfg.path, self._on_files_changed)
             self.watcher.start()
         campaign = self.app.campaign()
         self.engine.set_campaign(campaign)
+        from spi_campaign.readiness import readiness, report_readiness
+
+        problems = readiness(self.engine, campaign)
+        report_readiness(self.console, problems)
+        if problems and self.strict:
+            rp.message(self.console, "spi schedule: --strict: not starting until these are fixed", "bold red")
+            ledger.close()
+            return 1
         self._sync_and_dispatch(initial=True)
         self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
-        # The start-up line comes last: once it is out, changes are watched.
         rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
                                  f"timezone {cfg.timezone_name}, ledger {cfg.rel(cfg.state)}"
                                  + (", watching the post files" if self.watch else "")
                                  + (" (dry run: nothing is written)" if self.dry_run else ""))
-        rp.upcoming(self.console, self.engine.ledger.rows(states=("pending",)), tz)
+        rp.upcoming(self.console, [r for r in ledger.open_rows() if r.state == "pending"], tz)
+        if EARLY_HUP:
+            EARLY_HUP.clear()
+            self._request_reload(config=True)
         try:
-            if not self.engine._stopping.is_set():
+            if not self.engine.stopping:
                 self.scheduler.start()   # blocks until shutdown
         finally:
             if self.watcher is not None:
                 self.watcher.stop()
-            # Let the publication in flight finish; claim nothing new.
             self.engine.stop()
             self.engine.wait_idle()
             self.engine.close()
             ledger.close()
+        fatal = self.engine.dispatcher.fatal
+        if fatal is not None:
+            rp.message(self.console, f"spi schedule: {fatal}", "bold red")
+            return 1
         rp.message(self.console, "spi schedule: stopped")
-        return 0
+        return self.exit_code
 
     def _on_stop_signal(self, signum, frame) -> None:
         # Never touch the scheduler's locks from a signal handler (the main
@@ -122,9 +146,6 @@ class Daemon:
 
         if not self._stop_once.acquire(blocking=False):
             return
-        # The signal may come before the scheduler runs (during the start-up
-        # catch-up): run() then does not start it; or it is starting right
-        # now: keep trying briefly.
         for _ in range(200):
             try:
                 self.scheduler.shutdown(wait=False)
@@ -135,80 +156,103 @@ class Daemon:
                 log.debug("shutdown", exc_info=True)
                 return
 
+    def _fail(self, exc: LedgerError) -> None:
+        self.engine.dispatcher.stop_fatally(exc)
+        threading.Thread(target=self._shutdown, name="spi-stop", daemon=True).start()
+
     def _on_hup(self, signum, frame) -> None:
-        threading.Thread(target=self._request_resync, kwargs={"reload": True, "config": True},
-                         name="spi-hup", daemon=True).start()
+        threading.Thread(target=self._request_reload, kwargs={"config": True}, name="spi-hup", daemon=True).start()
 
     def _on_files_changed(self) -> None:
-        self._request_resync(reload=True, config=True)
+        self._request_reload(config=True)
 
-    # ----- jobs ----------------------------------------------------------------------
+    # ----- reloading, off the scheduler's thread ------------------------------------------------
 
-    def _request_resync(self, *, reload: bool = False, config: bool = False) -> None:
-        """Queue one resync job; requests made before it starts are merged
-        into it (a request made while it runs queues the next one)."""
-        if self.engine._stopping.is_set():
+    def _request_reload(self, *, config: bool = False) -> None:
+        """Reload the post files in the loader thread; requests made while it
+        runs are merged into one more pass."""
+        if self.engine is None or self.engine.stopping:
             return
-        with self._req_lock:
-            self._want_reload |= reload
+        with self._load_lock:
             self._want_config |= config
-            if self._queued:
-                return
-            self._queued = True
-            self._seq += 1
-            seq = self._seq
-        try:
-            self.scheduler.add_job(self._resync_job, id=f"resync-{seq}")
-        except Exception:
-            with self._req_lock:
-                self._queued = False
-            log.debug("could not queue a resync", exc_info=True)
+            self._load_wanted.set()
+            if self._loader is None or not self._loader.is_alive():
+                self._loader = threading.Thread(target=self._load_loop, name="spi-loader", daemon=True)
+                self._loader.start()
 
-    def _resync_job(self) -> None:
-        with self._req_lock:
-            reload, config = self._want_reload, self._want_config
-            self._want_reload = self._want_config = self._queued = False
-        self._resync(reload=reload, config=config)
-
-    def _after_drain(self, account: str, claimed: int) -> None:
-        # Something was published: the next occurrence of a recurring post,
-        # a retry time... re-sync and re-arm the wake-up. Nothing claimed:
-        # nothing changed, so no follow-up (no loop).
-        if claimed:
-            self._request_resync()
-
-    def _resync(self, reload: bool = False, config: bool = False) -> None:
+    def _load_loop(self) -> None:
         from spi_campaign import render_publish as rp
 
-        if reload:
+        while True:
+            with self._load_lock:
+                if not self._load_wanted.is_set() or self.engine.stopping:
+                    self._loader = None
+                    return
+                self._load_wanted.clear()
+                config, self._want_config = self._want_config, False
             try:
+                cfg = self.engine.config
                 if config:
                     from spi_campaign.config import load_config
 
-                    cfg = load_config(self.app.config_path)
-                    self.app._config = cfg
-                    self.engine.config = cfg
-                from spi_campaign.loader import load_campaign
+                    new_cfg = load_config(self.app.config_path)
+                    if _same_config(new_cfg, cfg):
+                        new_cfg = cfg
+                    cfg = new_cfg
+                from spi_campaign.reload import reload_campaign
 
-                campaign = load_campaign(self.app.config())
-                self.app._campaign = campaign
-                self.engine.set_campaign(campaign)
-                rp.message(self.console, f"reloaded: {len(campaign.posts)} posts"
-                           + (f", {len(campaign.broken_files)} unreadable file(s)" if campaign.broken_files else ""))
+                campaign, read = reload_campaign(self.engine.campaign, cfg)
             except SpiError as exc:
                 rp.message(self.console, f"reload failed, keeping the previous version: {exc}", "bold red")
+                continue
+            except Exception as exc:
+                log.error("reload failed, keeping the previous version: %s: %s", type(exc).__name__, exc)
+                continue
+            if read or cfg is not self.engine.config:
+                self._queue(self._apply, campaign, read)
+
+    def _apply(self, campaign, read: int) -> None:
+        from spi_campaign import render_publish as rp
+
+        self.app._config = campaign.config
+        self.app._campaign = campaign
+        self.engine.set_campaign(campaign)
+        if self.watcher is not None:
+            self.watcher.retarget(campaign.config.posts_dir, campaign.config.path)
+        rp.message(self.console, f"reloaded: {len(campaign.posts)} posts ({read} file(s) read)"
+                   + (f", {len(campaign.broken_files)} unreadable file(s)" if campaign.broken_files else ""))
         self._sync_and_dispatch()
+
+    # ----- jobs ----------------------------------------------------------------------
+
+    def _queue(self, fn, *args) -> None:
+        if self.engine.stopping:
+            return
+        self._seq += 1
+        try:
+            self.scheduler.add_job(fn, args=args, id=f"job-{self._seq}-{time.monotonic_ns()}")
+        except Exception:
+            log.debug("could not queue a job", exc_info=True)
+
+    def _after_drain(self, account: str, claimed: int) -> None:
+        # Something was published: the next occurrence of a recurring post,
+        # a retry time... re-sync and re-arm the wake-up.
+        if claimed:
+            self._queue(self._sync_and_dispatch)
 
     def _sync_and_dispatch(self, initial: bool = False) -> None:
         from spi_campaign import render_publish as rp
 
         try:
             rep = self.engine.sync()
-            self._last_full = time.monotonic()
-            quiet = not initial
-            if quiet:
+            if not initial:
                 rep.unknown = [r for r in rep.unknown if r in rep.became_unknown]
             rp.sync_report(self.console, rep, self.engine.config.timezone)
+        except LedgerError as exc:
+            rp.message(self.console, f"sync failed: {exc}", "bold red")
+            if "while spi was running" in str(exc):
+                self._fail(exc)
+                return
         except SpiError as exc:
             rp.message(self.console, f"sync failed: {exc}", "bold red")
         self._dispatch()
@@ -237,27 +281,34 @@ class Daemon:
             except Exception:
                 pass
             return
-        self.scheduler.add_job(self._wake, DateTrigger(run_date=nxt), id="wake", replace_existing=True)
-
-    def _wake(self) -> None:
-        self._dispatch()
+        self.scheduler.add_job(self._dispatch, DateTrigger(run_date=nxt), id="wake", replace_existing=True)
 
     def _housekeeping(self) -> None:
-        from spi_campaign.ledger import claimer_dead
+        from spi_campaign import render_publish as rp
 
-        if self._last_full is None or time.monotonic() - self._last_full > FULL_SYNC_EVERY.total_seconds():
-            self._sync_and_dispatch()
-            return
-        # Cheap: a claim by a process that died? (full sync turns it unknown)
         try:
-            now = self.engine.now()
-            with self.engine._lock:
-                mine = set(self.engine._active)
-            stale = [r for r in self.engine.ledger.rows(states=("publishing",))
-                     if claimer_dead(r, now, mine, self.engine.owner)]
-        except SpiError:
-            stale = []
-        if stale:
-            self._sync_and_dispatch()
-        else:
-            self._dispatch()
+            self.engine.ledger.check_identity()
+        except LedgerError as exc:
+            self._fail(exc)
+            return
+        if self.watcher is not None:
+            self.watcher.check()
+        if time.monotonic() - self._last_rescan > RESCAN_EVERY.total_seconds():
+            self._last_rescan = time.monotonic()
+            self._request_reload(config=True)
+        if self._last_summary is None or time.monotonic() - self._last_summary > SUMMARY_EVERY.total_seconds():
+            self._last_summary = time.monotonic()
+            try:
+                problems = self.engine.problems()
+            except SpiError:
+                problems = []
+            if problems:
+                rp.problems_summary(self.console, problems)
+        self._sync_and_dispatch()
+
+
+def _same_config(a, b) -> bool:
+    try:
+        return a.path == b.path and a.path.read_bytes() is not None and repr(a) == repr(b)
+    except OSError:
+        return False

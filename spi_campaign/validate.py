@@ -53,6 +53,14 @@ def check_campaign(campaign: Campaign, now: datetime | None = None) -> None:
         campaign.problems.append(Problem(str(cfg.path), None, None, None, "warning", warning))
 
 
+def check_posts(campaign: Campaign, posts, now: datetime | None = None) -> None:
+    """``check_campaign`` for some posts only (a reload of changed files)."""
+    now = now or now_utc()
+    media_info.cache_clear()
+    for post in posts:
+        _check_post(post, campaign, now)
+
+
 def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
     cfg = campaign.config
     problems = campaign.problems

@@ -50,6 +50,12 @@ class CampaignDir:
         self.config.write_text(textwrap.dedent(text), encoding="utf-8")
         return self.config
 
+    def init_ledger(self, created_at: str = "2026-01-01T00:00:00.000000Z") -> None:
+        """The ledger as ``spi init`` leaves it, created before the posts fell due."""
+        from _support import load_plugin
+
+        load_plugin("spi_testkit").init_ledger(self.root, created_at)
+
     def post(self, name: str, text: str) -> Path:
         path = self.posts / name
         path.parent.mkdir(parents=True, exist_ok=True)

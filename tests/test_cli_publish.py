@@ -48,10 +48,13 @@ def test_publish_due_then_nothing_more(c):
 
 
 def test_publish_due_dry_run_writes_nothing(c):
+    ledger = c / ".spi" / "state.db"
+    before = ledger.read_bytes()
     r = spi(c, "post", "publish-due", "--dry-run")
     assert r.exit_code == 0, r.output
     assert "would publish p -> a" in r.output and "Halo" in r.output and "Nothing was written" in r.output
-    assert not (c / ".spi").exists() and not (c / "outbox").exists()
+    assert ledger.read_bytes() == before and not (c / "outbox").exists()
+    assert not (c / ".spi" / "state.db-wal").exists() or (c / ".spi" / "state.db-wal").stat().st_size == 0
 
 
 def test_publish_due_catch_up_option(c):

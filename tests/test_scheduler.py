@@ -135,7 +135,7 @@ def test_schedule_dry_run_writes_nothing(tmp_path, daemon):
     assert kit.wait_for(lambda: _log(tmp_path).count("dry-run") >= 2, timeout=10), _log(tmp_path)
     assert kit.stop(proc) == 0
     assert "would publish p" in _log(tmp_path) and "uji coba" in _log(tmp_path)
-    assert not (tmp_path / ".spi" / "state.db").exists() and not (tmp_path / "outbox").exists()
+    assert kit.ledger_rows(tmp_path) == [] and not (tmp_path / "outbox").exists()
 
 
 def test_sigint_exits_zero_when_idle(tmp_path, daemon):

@@ -20,17 +20,24 @@ def _console():
     return Console(highlight=False)
 
 
-def _engine(app, console, *, dry_run: bool = False, catch_up=None):
+def _engine(app, console, *, dry_run: bool = False, catch_up=None, accounts=None, catch_up_new_ledger=False):
     from spi_campaign import render_publish as rp
     from spi_campaign.engine import Engine
     from spi_campaign.ledger import open_ledger
 
     cfg = app.config()
     tz = cfg.timezone
+    for a in accounts or ():
+        cfg.account(a)
     ledger = open_ledger(cfg.state, dry_run=dry_run)
-    return Engine(cfg, ledger, dry_run=dry_run, catch_up=catch_up,
-                  on_outcome=lambda o: rp.outcome_line(console, o, tz),
-                  on_dry_run=lambda r: rp.dry_run_post(console, r, tz))
+    try:
+        return Engine(cfg, ledger, dry_run=dry_run, catch_up=catch_up, accounts=accounts,
+                      catch_up_new_ledger=catch_up_new_ledger,
+                      on_outcome=lambda o: rp.outcome_line(console, o, tz),
+                      on_dry_run=lambda r: rp.dry_run_post(console, r, tz))
+    except BaseException:
+        ledger.close()
+        raise
 
 
 def _close(engine) -> None:
@@ -51,12 +58,25 @@ def _duration(value: str | None, name: str):
         raise click.BadParameter(str(exc), param_hint=name) from None
 
 
+_account_opt = click.option("--account", "-a", "accounts", metavar="NAME", multiple=True,
+                            help="Only these accounts (repeatable), e.g. a first test on the archive account.")
+_strict_opt = click.option("--strict", is_flag=True,
+                           help="Readiness problems (missing credentials, unwritable paths) are fatal: exit 1 "
+                                "before publishing anything.")
+
+
 @post.command("publish-due")
 @click.option("--dry-run", is_flag=True, help="Show what would be published; write nothing anywhere.")
 @click.option("--catch-up", "catch_up", metavar="DURATION",
               help="Publish occurrences missed up to this long ago (default: catch_up in config.yaml, e.g. 6h).")
+@click.option("--catch-up-from-new-ledger", "new_ledger", is_flag=True,
+              help="Also publish what fell due (within the catch-up window) before the ledger was created. "
+                   "A new or emptied ledger otherwise never publishes the past.")
+@_account_opt
+@_strict_opt
 @click.pass_context
-def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None) -> None:
+def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_ledger: bool, accounts: tuple,
+                strict: bool) -> None:
     """Publish everything due now, then exit (for cron).
 
     Syncs the ledger with the post files, publishes every due publication
@@ -71,14 +91,23 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None) -> None
     """
     from spi_campaign import render_publish as rp
 
+    from spi_campaign.readiness import readiness
+
     app = ctx.obj
     cu = _duration(catch_up, "--catch-up")
     console = _console()
     campaign = app.campaign()
     tz = campaign.config.timezone
-    engine = _engine(app, console, dry_run=dry_run, catch_up=cu)
+    engine = _engine(app, console, dry_run=dry_run, catch_up=cu, accounts=accounts or None,
+                     catch_up_new_ledger=new_ledger)
     try:
+        not_ready = readiness(engine, campaign)
+        for p in not_ready:
+            rp.message(console, "not ready: " + p.line(tz), "bold yellow")
+        if not_ready and strict:
+            raise click.ClickException(f"{len(not_ready)} readiness problem(s); nothing was published (--strict)")
         rep = engine.publish_due(campaign, on_sync=lambda s: rp.sync_report(console, s, tz))
+        rep.readiness = [p.line(tz) for p in not_ready]
     finally:
         _close(engine)
     rp.run_summary(console, rep, tz)
@@ -88,9 +117,11 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None) -> None
 @post.command("schedule")
 @click.option("--dry-run", is_flag=True, help="Show each publication at its time; write nothing anywhere.")
 @click.option("--watch/--no-watch", default=True, show_default=True,
-              help="Reload when post files change (otherwise only on SIGHUP).")
+              help="Reload when post files change (otherwise only on SIGHUP and the 15-minute rescan).")
+@_account_opt
+@_strict_opt
 @click.pass_context
-def schedule(ctx: click.Context, dry_run: bool, watch: bool) -> None:
+def schedule(ctx: click.Context, dry_run: bool, watch: bool, accounts: tuple, strict: bool) -> None:
     """Run in the foreground and publish each post at its time (for systemd).
 
     Catches up like publish-due on start, then sleeps until the next
@@ -106,7 +137,9 @@ def schedule(ctx: click.Context, dry_run: bool, watch: bool) -> None:
     from spi_campaign.scheduler import Daemon
 
     app = ctx.obj
-    daemon = Daemon(app, console=_console(), dry_run=dry_run, watch=watch)
+    for a in accounts:
+        app.config().account(a)
+    daemon = Daemon(app, console=_console(), dry_run=dry_run, watch=watch, accounts=accounts or None, strict=strict)
     ctx.exit(daemon.run())
 
 
@@ -160,7 +193,9 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
         outcomes = engine.publish_now(targets, force=force)
     finally:
         _close(engine)
-    bad = [o for o in outcomes if o.result in ("failed", "unknown", "refused")]
+    from spi_campaign.reports import BAD_RESULTS
+
+    bad = [o for o in outcomes if o.result in BAD_RESULTS + ("refused",)]
     later = [o for o in outcomes if o.result in ("retry", "deferred")]
     for o in later:
         rp.message(console, f"{o.account}: not published yet; the next attempt is due {human(o.next_attempt, tz)} "
@@ -172,42 +207,91 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
 @click.argument("post_id", required=False)
 @click.option("--state", type=click.Choice(PUBLICATION_STATES), help="Only publications in this state.")
 @click.option("--account", "-a", metavar="NAME", help="Only this account.")
+@click.option("--problems", is_flag=True,
+              help="Only what needs a person: failed, unknown, missed or held inside the alert window.")
+@click.option("--all", "show_all", is_flag=True, help="Every publication (default: counts, problems, newest 20).")
+@click.option("--since", metavar="DATE", help="Only occurrences at or after this date/time (campaign timezone).")
+@click.option("--until", metavar="DATE", help="Only occurrences before this date/time (campaign timezone).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many of the newest rows the default view shows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="table for people, json for scripts.")
 @click.pass_context
-def status(ctx: click.Context, post_id: str | None, state: str | None, account: str | None, fmt: str) -> None:
+def status(ctx: click.Context, post_id: str | None, state: str | None, account: str | None, problems: bool,
+           show_all: bool, since: str | None, until: str | None, limit: int, fmt: str) -> None:
     """Show publications from the ledger, newest first.
 
-    JSON: an array of {post, account, occurrence, state, attempts, remote_id,
-    url, error, updated_at, next_attempt}; times ISO-8601 with the campaign
-    offset.
+    By default: the counts by state, the publications that need attention,
+    and the newest rows. Any filter (post, --state, --account, --since,
+    --until) or --all lists every matching row. JSON is streamed: an array
+    of {post, account, occurrence, state, attempts, remote_id, url, error,
+    updated_at, next_attempt}; times ISO-8601 with the campaign offset;
+    with --problems a held publication has the state "held".
 
     \b
     Example:
+        spi post status --problems
         spi post status --state unknown
         spi post status apa-itu-gratifikasi --format json
+        spi post status --since 2026-12-01 --until 2027-01-01 --format json > desember.json
     """
+    import sys
+
     from spi_campaign import render_publish as rp
     from spi_campaign.ledger import SqliteLedger
+    from spi_campaign.timeutil import now_utc, parse_datetime
 
     app = ctx.obj
     cfg = app.config()
+    tz = cfg.timezone
     if account is not None:
         cfg.account(account)
-    rows = []
-    if cfg.state.exists():
-        ledger = SqliteLedger.open(cfg.state)
+    bounds = []
+    for name, value in (("--since", since), ("--until", until)):
         try:
-            rows = ledger.rows(post=post_id, account=account, states=(state,) if state else None)
-        finally:
-            ledger.close()
-    if post_id is not None and not rows:
-        app.campaign().require_post(post_id)
-    if fmt == "json":
-        click.echo(rp.status_json(rows, cfg.timezone))
-    else:
-        filtered = any(x is not None for x in (post_id, state, account))
-        rp.status_table(_console(), rows, cfg.timezone, filtered=filtered)
+            bounds.append(parse_datetime(value, tz, field=name) if value else None)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=name) from None
+    lo, hi = bounds
+    if not cfg.state.exists():
+        if post_id is not None:
+            app.campaign().require_post(post_id)
+        if fmt == "json":
+            click.echo("[]")
+        else:
+            rp.status_table(_console(), [], tz, filtered=False)
+        return
+    ledger = SqliteLedger.open_for_reading(cfg.state)
+    try:
+        if problems:
+            now = now_utc()
+            rows = [r for r in ledger.problems(now - cfg.alert_window, now)
+                    if (account is None or r.account == account) and (post_id is None or r.post == post_id)]
+            if fmt == "json":
+                rp.write_status_json(sys.stdout.write, rows, tz, held=True)
+            else:
+                rp.status_table(_console(), rows, tz, filtered=True)
+            return
+        filtered = any(x is not None for x in (post_id, state, account, lo, hi))
+        rows_iter = ledger.iter_rows(post=post_id, account=account, states=(state,) if state else None,
+                                     since=lo, until=hi, limit=None if (filtered or show_all) else limit)
+        if fmt == "json":
+            rp.write_status_json(sys.stdout.write, rows_iter, tz)
+            return
+        if filtered or show_all:
+            rows = list(rows_iter)
+            if post_id is not None and not rows:
+                app.campaign().require_post(post_id)
+            rp.status_table(_console(), rows, tz, filtered=filtered)
+            return
+        now = now_utc()
+        trouble = ledger.problems(now - cfg.alert_window, now)
+        newest = [r for r in rows_iter if r.key not in {t.key for t in trouble}]
+        console = _console()
+        rp.status_counts(console, ledger.counts(), len(trouble), len(newest) + len(trouble))
+        rp.status_table(console, trouble + newest, tz, filtered=False)
+    finally:
+        ledger.close()
 
 
 @post.command("retry")
@@ -216,7 +300,7 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before retrying publications whose outcome is unknown.")
 @click.pass_context
 def retry(ctx: click.Context, post_id: str | None, account: str | None, yes: bool) -> None:
-    """Put failed or unknown publications back to pending.
+    """Put failed, unknown or held publications back to pending.
 
     The next publish-due run (or the running schedule) publishes them. An
     unknown publication may already be live, so this asks first (--yes to

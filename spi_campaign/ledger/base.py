@@ -98,7 +98,8 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def live_of(self, post: str, account: str, *, local_at: str | None = None) -> Publication | None:
-        """A live row of (post, account) (at local wall time ``local_at`` when given)."""
+        """A live row of (post, account). With ``local_at`` (``YYYY-MM-DDTHH:MM|zone``):
+        only one at the same local wall time planned under *another* zone."""
 
     @abc.abstractmethod
     def problems(self, since: datetime, now: datetime) -> list[Publication]:

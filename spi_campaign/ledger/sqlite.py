@@ -335,8 +335,9 @@ class SqliteLedger(Ledger):
         if local_at is not None:
             if "local_at" not in self._cols:
                 return None
-            where += " AND local_at = ?"
-            args.append(local_at)
+            # the same local wall time, planned under another timezone
+            where += " AND substr(local_at, 1, 16) = substr(?, 1, 16) AND local_at <> ?"
+            args += [local_at, local_at]
         rows = self._rows(where, args, " LIMIT 1")
         return rows[0] if rows else None
 

@@ -106,8 +106,8 @@ class FlakyAdapter(Adapter):
         if outcome == "permanent":
             raise PermanentError("HTTP 400 rejected by flaky")
         if outcome == "auth":
-            raise AuthError(f"account '{self.account.name}': environment variable "
-                            f"{self.account.env_prefix}TOKEN is not set")
+            raise AuthError(f"account '{self.account.name}': flaky rejected the token (401); check "
+                            f"{self.account.env_prefix}TOKEN")
         if outcome == "quota":
             raise QuotaDeferred("daily quota used up", retry_after=retry_after)
         if outcome == "crash":

@@ -34,7 +34,8 @@ def iso(dt: datetime) -> str:
 
 
 def write_config(root: Path, accounts: dict[str, dict], *, catch_up: str = "6h", max_attempts: int = 5,
-                 retry_backoff: str = "30s", timezone_name: str = "Asia/Makassar") -> Path:
+                 retry_backoff: str = "30s", timezone_name: str = "Asia/Makassar",
+                 ledger_since: str | None = "2026-01-01T00:00:00.000000Z") -> Path:
     lines = [f"timezone: {timezone_name}", "posts_dir: posts", "state: .spi/state.db",
              f"catch_up: {catch_up}", f"max_attempts: {max_attempts}", f"retry_backoff: {retry_backoff}",
              "accounts:"]
@@ -45,7 +46,38 @@ def write_config(root: Path, accounts: dict[str, dict], *, catch_up: str = "6h",
     (root / "posts").mkdir(parents=True, exist_ok=True)
     path = root / "config.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if ledger_since is not None:
+        # The campaign was set up (``spi init``) before its posts fell due: a
+        # new ledger never publishes what fell due before it was created.
+        init_ledger(root, ledger_since)
     return path
+
+
+def ledger_rows(root: Path) -> list[tuple]:
+    """(post, account, state) of every row of the campaign's ledger, read directly."""
+    import sqlite3
+
+    state = root / ".spi" / "state.db"
+    if not state.exists():
+        return []
+    con = sqlite3.connect(state)
+    try:
+        return con.execute("SELECT post, account, state FROM publications ORDER BY post, account").fetchall()
+    finally:
+        con.close()
+
+
+def init_ledger(root: Path, created_at: str) -> None:
+    from spi_campaign.ledger import SqliteLedger
+
+    state = root / ".spi" / "state.db"
+    if state.exists():
+        return
+    led = SqliteLedger.open(state)
+    try:
+        led.set_meta("created_at", created_at)
+    finally:
+        led.close()
 
 
 def file_accounts(names, platform: str = "file", **extra) -> dict[str, dict]:

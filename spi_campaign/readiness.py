@@ -1,0 +1,109 @@
+"""Readiness: can every account that publishes soon actually publish?
+
+Checked by ``schedule`` and ``publish-due`` at start (and on every reload):
+for each account with a publication due within the catch-up window plus
+24 hours, its credentials are set, a ``file`` account's path is a writable
+regular file (or can be created), and the ledger is writable. Nothing is
+sent to a platform: this is the local half of ``spi accounts check``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+HORIZON = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class NotReady:
+    account: str
+    message: str
+    first: datetime | None = None        # the first publication it affects
+
+    def line(self, tz) -> str:
+        when = f" (first affected publication {self.first.astimezone(tz).isoformat(timespec='minutes')})" \
+            if self.first else ""
+        return f"account '{self.account}': {self.message}{when}"
+
+
+def _writable_file(path: Path) -> str | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            return f"cannot create {path}: folder {parent} is not writable"
+        return None
+    except OSError as exc:
+        return f"cannot use {path}: {exc.strerror or exc}"
+    import stat as st_mod
+
+    if not st_mod.S_ISREG(st.st_mode):
+        return f"{path} is not a regular file"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+        os.close(fd)
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
+
+
+def readiness(engine, campaign, now: datetime | None = None) -> list[NotReady]:
+    from spi_campaign.compose import adapter_class
+
+    now = now or engine.now()
+    cfg = campaign.config
+    horizon = now + engine.catch_up + HORIZON
+    first: dict[str, datetime] = {}
+    window_start = now - engine.catch_up
+    for post in campaign.posts:
+        if post.status != "approved" or post.publish_at is None or post.id in campaign.invalid_posts:
+            continue
+        if post.repeat:
+            from spi_campaign.recurrence import next_after
+
+            try:
+                occ = next_after(post.repeat, cfg.timezone, post.publish_at, window_start, post.until)
+            except ValueError:
+                continue
+        else:
+            occ = post.publish_at
+        if occ is None or occ > horizon or occ < window_start:
+            continue
+        for name in post.accounts:
+            if name in cfg.accounts and engine.dispatcher.wanted(name):
+                first[name] = min(first.get(name, occ), occ)
+    out: list[NotReady] = []
+    env = os.environ if engine.env is None else engine.env
+    for name in sorted(first):
+        account = cfg.accounts[name]
+        try:
+            cls = adapter_class(account)
+        except Exception as exc:
+            out.append(NotReady(name, str(exc), first[name]))
+            continue
+        missing = [n for n in cls.env_names(account) if not env.get(n)]
+        if missing:
+            out.append(NotReady(name, f"credentials not set: {', '.join(missing)}", first[name]))
+        if account.platform == "file" and account.options.get("path"):
+            problem = _writable_file(Path(account.options["path"]))
+            if problem:
+                out.append(NotReady(name, problem, first[name]))
+    if not engine.dry_run and engine.ledger.where and getattr(engine.ledger, "path", None):
+        path = Path(engine.ledger.path)
+        if path.exists() and not os.access(path, os.W_OK):
+            out.append(NotReady("(ledger)", f"the ledger {path} is not writable"))
+    return out
+
+
+def report_readiness(console, problems: list[NotReady]) -> None:
+    from spi_campaign import render_publish as rp
+
+    tz = None
+    for p in problems:
+        rp.message(console, "not ready: " + p.line(tz or __import__("datetime").timezone.utc), "bold yellow")
