@@ -15,7 +15,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from _support import CLAIMED, PNG, load, multipart, reconcile_ref
 from _support import png_images as images
-from spi_campaign.adapters.facebook import DEFAULT_GRAPH_VERSION, FacebookAdapter
+from spi_campaign.adapters.meta.facebook import DEFAULT_GRAPH_VERSION, FacebookAdapter
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError, UnknownOutcomeError
 from spi_campaign.models import Account, Content, Media, Rendered
 

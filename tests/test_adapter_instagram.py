@@ -14,7 +14,7 @@ import requests
 import responses
 
 from _support import CLAIMED, load, reconcile_ref
-from spi_campaign.adapters.instagram import InstagramAdapter
+from spi_campaign.adapters.meta.instagram import InstagramAdapter
 from spi_campaign.errors import (AdapterError, AuthError, PermanentError, QuotaDeferred, TransientError,
                                  UnknownOutcomeError)
 from spi_campaign.models import Account, Content, Media, Rendered

@@ -25,8 +25,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, NamedTuple
 
+from spi_campaign.adapters._content import normalise_text, read_image
+from spi_campaign.adapters._transport import new_session, option_float, transport_error
 from spi_campaign.adapters.base import (RECONCILE_MARGIN, Adapter, Identity, Limits, Option, PublicationRef,
                                         PublishResult, ReconcileResult)
+from spi_campaign.adapters.x.errors import x_http_error, x_problem_detail
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, UnknownOutcomeError
 from spi_campaign.models import Media, Rendered
 from spi_campaign.textlen import x_fits, x_weighted_length
@@ -84,8 +87,6 @@ class XAdapter(Adapter):
 
     @property
     def timeout(self) -> float:
-        from spi_campaign.adapters._http import option_float
-
         return option_float(self.account.options, "timeout", 30.0)
 
     def _credentials(self) -> list[str]:
@@ -102,8 +103,6 @@ class XAdapter(Adapter):
             import requests
             import tweepy
 
-            from spi_campaign.adapters._http import new_session
-
             key, secret, token, token_secret = self._credentials()
             self._session = new_session(self.timeout)
             client = tweepy.Client(consumer_key=key, consumer_secret=secret, access_token=token,
@@ -118,8 +117,6 @@ class XAdapter(Adapter):
         """Run a tweepy call or a request; return the ``requests.Response``."""
         import requests
         import tweepy
-
-        from spi_campaign.adapters._http import transport_error, x_http_error
 
         try:
             resp = fn()
@@ -140,8 +137,6 @@ class XAdapter(Adapter):
             body = None
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, (dict, list)) or (isinstance(data, dict) and "id" not in data):
-            from spi_campaign.adapters._http import x_problem_detail
-
             detail = x_problem_detail(resp) if isinstance(body, dict) and body.get("errors") else "no data"
             if live:
                 raise UnknownOutcomeError(f"{self.who}: {what}: X answered {resp.status_code} without the "
@@ -218,8 +213,6 @@ class XAdapter(Adapter):
 
     def _check_media(self, media: tuple[Media, ...]) -> list[tuple[Media, bytes, str]]:
         """Read and check every image before anything is uploaded."""
-        from spi_campaign.adapters._http import read_image
-
         if len(media) > self.limits.max_media:
             raise PermanentError(f"{self.who}: {len(media)} images; X accepts at most {self.limits.max_media}")
         out = []
@@ -283,8 +276,6 @@ class XAdapter(Adapter):
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Find the lost post among the account's recent posts by its text."""
-        from spi_campaign.adapters._http import normalise_text
-
         known = [str(i) for i in (pub.progress or {}).get("parts") or ()]
         if pub.rendered is None:
             if known:

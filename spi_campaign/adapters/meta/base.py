@@ -1,23 +1,24 @@
-"""``GraphAdapter``: what the Facebook Page and Instagram adapters share.
+"""``GraphAdapter``: what the Meta adapters (Facebook Page, Instagram) share.
 
-Both talk to Meta's Graph API through ``_http.GraphClient`` with one access
+They talk to Meta's Graph API through ``meta.graph.GraphClient`` with one access
 token, a configurable ``graph_version`` and ``timeout``; this base class
 builds that client once per adapter instance and closes it, and looks a lost
 post up among the account's recent posts for ``reconcile``.
 
 This module is imported when the adapter *class* is looked up (``validate``,
-``preview``), so, like the adapter modules, it imports ``_http`` (and through
-it requests and facebook-sdk) only inside methods.
+``preview``), so it imports requests and facebook-sdk only inside methods
+(through ``GraphClient``).
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from spi_campaign.adapters._content import normalise_text
+from spi_campaign.adapters._transport import option_float
 from spi_campaign.adapters.base import RECONCILE_MARGIN, Adapter, PublicationRef, ReconcileResult
+from spi_campaign.adapters.meta.graph import DEFAULT_GRAPH_VERSION, GraphClient, graph_version
 from spi_campaign.errors import AdapterError, PermanentError
-
-DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
 
 
 class GraphAdapter(Adapter):
@@ -48,8 +49,6 @@ class GraphAdapter(Adapter):
 
     def _client(self):
         if self._graph is None:
-            from spi_campaign.adapters._http import GraphClient, graph_version, option_float
-
             token = self.secret(self.credentials[0])
             try:
                 version = graph_version(self.account.options.get("graph_version"), DEFAULT_GRAPH_VERSION)
@@ -71,8 +70,6 @@ class GraphAdapter(Adapter):
         ``cannot_tell`` ReconcileResult when there is nothing to compare with
         or the platform cannot be asked (``noun``: what the list holds, for
         that message)."""
-        from spi_campaign.adapters._http import normalise_text
-
         if pub.rendered is None:
             return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
         since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN
