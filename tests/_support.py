@@ -57,7 +57,7 @@ def load(name: str) -> dict:
 def add_account_checks(rs) -> None:
     """Successful answers to ``check()`` of the X, Facebook and Instagram
     accounts of the CLI tests (Page 1234567890, IG user ``IG``)."""
-    rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/users_me.json"))
+    rs.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/users_me.json"))
     rs.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/page.json"))
     rs.add(responses.GET, f"{GRAPH}/{IG}", json=load("meta/ig_user.json"))
     rs.add(responses.GET, f"{GRAPH}/{IG}/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))

@@ -60,11 +60,11 @@ class Case:
 
 
 def _x_wire(rs):
-    rs.add(responses.POST, "https://api.twitter.com/2/tweets", json=load("x/create_post.json"), status=201)
+    rs.add(responses.POST, "https://api.x.com/2/tweets", json=load("x/create_post.json"), status=201)
 
 
 def _x_check(rs):
-    rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/users_me.json"))
+    rs.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/users_me.json"))
 
 
 def _fb_wire(rs):
@@ -102,7 +102,7 @@ def _hook_check(rs):
 CASES = [
     Case("file", lambda: registry.get("file"), lambda tmp: {"path": str(tmp / "out" / "arsip.jsonl")}),
     Case("x", lambda: registry.get("x"), lambda tmp: {"username": "diskominfobali", "timeout": 30.0},
-         wire=_x_wire, failing_url=("POST", "https://api.twitter.com/2/tweets"), check_wire=_x_check),
+         wire=_x_wire, failing_url=("POST", "https://api.x.com/2/tweets"), check_wire=_x_check),
     Case("facebook", lambda: registry.get("facebook"),
          lambda tmp: {"page_id": "1234567890", "graph_version": "v27.0", "timeout": 30.0},
          wire=_fb_wire, failing_url=("POST", "https://graph.facebook.com/v27.0/1234567890/feed"),
@@ -158,6 +158,9 @@ def test_class_attributes_present_and_typed(case):
         assert not (opt.required and opt.default is not None)
         assert opt.help
     assert isinstance(cls.credentials, tuple) and all(isinstance(c, str) and c.isupper() for c in cls.credentials)
+    assert isinstance(cls.optional_credentials, tuple)
+    assert all(isinstance(c, str) and c.isupper() for c in cls.optional_credentials)
+    assert not set(cls.credentials) & set(cls.optional_credentials)
     assert isinstance(cls.link_card, bool)
     assert cls.publish is not Adapter.publish and cls.check is not Adapter.check
 

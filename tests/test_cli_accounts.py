@@ -157,7 +157,7 @@ def test_check_expired_facebook_token(campaign):
 
 @responses.activate
 def test_check_x_rejected_and_missing_credentials(campaign):
-    responses.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/error_401.json"), status=401)
+    responses.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/error_401.json"), status=401)
     result = run(campaign, "check", "kominfo-x", "--format", "json", env=TOKENS)
     assert result.exit_code == 1
     row = json.loads(result.output)[0]

@@ -25,8 +25,8 @@ TOKENS = {
     "SPI_BALI_FB_PAGE_TOKEN": "fbtoken-0123456789abcdef",
     "SPI_BALI_IG_ACCESS_TOKEN": "igtoken-0123456789abcdef",
 }
-X_TWEETS = "https://api.twitter.com/2/tweets"
-X_ME = "https://api.twitter.com/2/users/me"
+X_TWEETS = "https://api.x.com/2/tweets"
+X_ME = "https://api.x.com/2/users/me"
 
 
 def _campaign(camp):

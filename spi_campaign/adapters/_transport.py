@@ -13,6 +13,10 @@ this one when their *class* is looked up (``validate``, ``preview``).
   rule that matters: if the request may have reached the platform and may
   have made something public, the answer is ``UnknownOutcomeError``, never
   ``TransientError`` (a retry could post twice).
+- ``where``, ``describe_network_error``: what ``-vv`` shows about each
+  request (method, host and path; never the query string or a header) and
+  about a network failure (exception class and reason: DNS, refused, TLS,
+  timeout), so a person can diagnose it without seeing a token.
 - ``from_epoch``, ``retry_after_header``, ``when_text``: times in answers.
 
 Secrets: no function here puts a credential, a request URL (Graph API GETs
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
@@ -34,6 +39,7 @@ from spi_campaign.errors import AdapterError, PermanentError, TransientError, Un
 from spi_campaign.timeutil import now_utc
 
 log = logging.getLogger("spi_campaign.adapters")
+net_log = logging.getLogger("spi_campaign.adapters.net")     # -vv: one line per request
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -87,11 +93,14 @@ def _session_class():
     import requests
 
     class SpiSession(requests.Session):
-        """A Session with a default timeout that remembers its last response."""
+        """A Session with a default timeout that remembers its last response,
+        sends requests for a retired host to its documented one (``hosts``),
+        and logs every request at DEBUG (``-vv``) as method, host and path only."""
 
-        def __init__(self, timeout: float):
+        def __init__(self, timeout: float, hosts: Mapping[str, str]):
             super().__init__()
             self.default_timeout = timeout
+            self.hosts = dict(hosts)
             self.last_response = None
             self.hooks["response"].append(self._remember)
 
@@ -102,16 +111,113 @@ def _session_class():
         def request(self, method, url, *args, **kwargs):  # type: ignore[override]
             if kwargs.get("timeout") is None:
                 kwargs["timeout"] = self.default_timeout
+            for old, new in self.hosts.items():
+                if url.startswith(old):
+                    url = new + url[len(old):]
             _quiet_http_client()
-            return super().request(method, url, *args, **kwargs)
+            started = time.monotonic()
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.RequestException as exc:
+                net_log.debug("%s %s failed after %.1fs: %s", method, where(url), time.monotonic() - started,
+                              describe_network_error(exc))
+                raise
+            net_log.debug("%s %s -> %s in %.1fs", method, where(url), response.status_code,
+                          time.monotonic() - started)
+            return response
 
     return SpiSession
 
 
-def new_session(timeout: float | None = None):
-    """A ``requests.Session`` that always sends with ``timeout`` seconds."""
+def new_session(timeout: float | None = None, *, hosts: Mapping[str, str] | None = None):
+    """A ``requests.Session`` that always sends with ``timeout`` seconds.
+    ``hosts``: URL prefix -> replacement (e.g. tweepy's hard-coded
+    ``https://api.twitter.com`` -> ``https://api.x.com``)."""
     protect_library_logs()
-    return _session_class()(float(timeout or DEFAULT_TIMEOUT))
+    return _session_class()(float(timeout or DEFAULT_TIMEOUT), hosts or {})
+
+
+def where(url: str) -> str:
+    """``https://host/path`` of a URL: no query string (Graph API requests carry
+    ``access_token`` there), no fragment, no user info."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host += f":{parts.port}"
+        return f"{parts.scheme}://{host}{parts.path}"
+    except ValueError:
+        return "(unparsable URL)"
+
+
+def describe_network_error(exc: BaseException) -> str:
+    """``RequestsClass (InnerClass): reason`` for a network failure, for -vv and
+    error messages. Built from exception *types* and errno values only: the
+    text of a requests/urllib3 exception contains the URL and its query string."""
+    inner = _innermost(exc)
+    name = type(exc).__name__
+    if inner is not exc and type(inner).__name__ != name:
+        name += f" ({type(inner).__name__})"
+    return f"{name}: {_reason(exc)}"
+
+
+def _chain(exc: BaseException):
+    """``exc`` and everything it wraps: args[0], urllib3's ``reason``, causes."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen or not isinstance(e, BaseException):
+            continue
+        seen.add(id(e))
+        yield e
+        todo.extend([getattr(e, "reason", None), e.__cause__, e.__context__,
+                     *(a for a in e.args if isinstance(a, BaseException))])
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    found = exc
+    for e in _chain(exc):
+        found = e
+    return found
+
+
+def _reason(exc: BaseException) -> str:
+    import errno
+    import socket
+    import ssl
+
+    import requests
+
+    chain = list(_chain(exc))
+    names = {type(e).__name__ for e in chain}
+    errnos = {getattr(e, "errno", None) for e in chain}
+    proxy = "proxy: " if isinstance(exc, requests.exceptions.ProxyError) or "ProxyError" in names else ""
+    if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
+        return proxy + "DNS lookup failed (no such host, or no DNS server reachable)"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or errno.ECONNREFUSED in errnos:
+        return proxy + "connection refused"
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
+        return "TLS failed: the server's certificate is not trusted"
+    if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
+        return "TLS handshake failed"
+    if isinstance(exc, requests.ConnectTimeout) or "ConnectTimeoutError" in names:
+        return proxy + "timed out connecting"
+    if isinstance(exc, requests.ReadTimeout) or "ReadTimeoutError" in names:
+        return "no answer before the timeout"
+    if errno.ENETUNREACH in errnos or errno.EHOSTUNREACH in errnos:
+        return proxy + "network unreachable"
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return "connection reset by the server"
+    if "RemoteDisconnected" in names or any(isinstance(e, BrokenPipeError) for e in chain):
+        return "connection closed by the server"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the answer was cut off"
+    if isinstance(exc, requests.ConnectionError):
+        return proxy + ("connection failed" if _connect_failure(exc) else "connection dropped")
+    return "network error"
 
 
 def option_float(options: Mapping[str, Any], key: str, default: float) -> float:
@@ -153,19 +259,7 @@ def transport_error(exc: BaseException, *, who: str, what: str, live: bool) -> A
 
 
 def _transport_reason(exc: BaseException) -> str:
-    import requests
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return "timed out connecting"
-    if isinstance(exc, requests.ReadTimeout):
-        return "no answer before the timeout"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection failed" if _connect_failure(exc) else "connection dropped"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the answer was cut off"
-    return f"network error ({type(exc).__name__})"
+    return _reason(exc)
 
 
 def _connect_failure(exc: BaseException) -> bool:

@@ -4,6 +4,13 @@
 publication: 401 is an account problem (``AuthError``), 429 and 5xx are
 transient (with the reset time X sends), anything else is permanent with X's
 own words (``detail`` / ``errors[].message``).
+
+Billing is an account problem too, but one a retry every few minutes cannot
+fix: ``402 Payment Required`` (the pay-per-use credits are used up) and a 429
+whose problem ``type`` is ``.../problems/usage-capped`` (a usage cap; X's
+"Response codes and errors" page lists it beside ``rate-limit-exceeded``)
+are ``BillingError``: the engine holds the account's publications until the
+operator acts or, for a cap, until ``retry_after`` (X's reset time).
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from typing import Iterable, Mapping
 
 from spi_campaign import redact
 from spi_campaign.adapters._transport import from_epoch, retry_after_header, when_text
-from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError
+from spi_campaign.errors import AdapterError, AuthError, BillingError, PermanentError, TransientError
+
+USAGE_CAPPED = "/problems/usage-capped"      # X problem type (api.twitter.com/... or api.x.com/...)
 
 
 def x_problem_detail(response) -> str:
@@ -57,10 +66,38 @@ def x_retry_after(headers: Mapping[str, str]) -> tuple[datetime | None, bool]:
     return reset or retry_after_header(headers), daily
 
 
+def usage_capped(response) -> dict | None:
+    """The usage-capped problem of an X answer (``{"period", "scope", ...}``), or None."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    for problem in (body, *(e for e in body.get("errors") or () if isinstance(e, dict))):
+        kind = str(problem.get("type") or "")
+        if kind.endswith(USAGE_CAPPED) or problem.get("title") == "UsageCapExceeded":
+            return problem
+    return None
+
+
 def x_http_error(response, *, who: str, what: str, env_names: Iterable[str]) -> AdapterError:
     """Map an X API error response to an ``errors`` class."""
     status = response.status_code
     detail = x_problem_detail(response)
+    if status == 402:
+        return BillingError(f"{who}: {what}: X refused for billing (402 Payment Required: {detail}): the "
+                            f"app's pay-per-use credits are used up. Add credits or raise the spending "
+                            f"limit in the X Developer Console; this account's posts wait until then")
+    capped = usage_capped(response) if status == 429 else None
+    if capped is not None:
+        when, _ = x_retry_after(response.headers)
+        scope = " ".join(str(capped.get(k)).lower() for k in ("period", "scope") if capped.get(k))
+        return BillingError(f"{who}: {what}: X usage cap reached ({scope + ' cap, ' if scope else ''}429 "
+                            f"usage-capped: {detail}); this account's posts wait until the cap resets"
+                            f"{' at ' + when_text(when) if when else ''} or the plan is changed in the X "
+                            f"Developer Console",
+                            retry_after=when)
     if status == 429:
         when, daily = x_retry_after(response.headers)
         if daily:
