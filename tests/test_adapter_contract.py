@@ -73,6 +73,7 @@ def _fb_wire(rs):
 
 def _fb_check(rs):
     rs.add(responses.GET, "https://graph.facebook.com/v27.0/1234567890", json=load("meta/page.json"))
+    rs.add(responses.GET, "https://graph.facebook.com/v27.0/debug_token", json=load("meta/debug_token.json"))
 
 
 IG = "https://graph.facebook.com/v27.0/17841405822304914"
@@ -88,6 +89,7 @@ def _ig_wire(rs):
 
 def _ig_check(rs):
     rs.add(responses.GET, IG, json=load("meta/ig_user.json"))
+    rs.add(responses.GET, "https://graph.facebook.com/v27.0/debug_token", json=load("meta/debug_token.json"))
     rs.add(responses.GET, IG + "/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
@@ -242,6 +244,12 @@ def test_check_answers_an_identity(case, tmp_path):
         case.check_wire(rs)
         ident = adapter.check()
     assert isinstance(ident, Identity) and ident.id and ident.name
+    for when in (ident.expires_at, ident.data_access_expires_at):     # expiry is data, for alerts
+        assert when is None or (isinstance(when, datetime) and when.tzinfo is not None)
+    assert ident.usage is None or isinstance(ident.usage, dict)
+    assert isinstance(ident.notes, tuple)
+    if case.platform in ("facebook", "instagram"):
+        assert ident.expires_at is not None
 
 
 def _failures():

@@ -30,6 +30,17 @@ GRAPH_AUTH_SUBCODES = {
 }
 IG_QUOTA_SUBCODE = 2207042          # "reached the maximum number of posts in 24 hours"
 IG_NOT_READY = frozenset({9007})    # "media is not ready for publishing"
+# Instagram's content publishing error codes: -1 / -2 are "try again" answers,
+# whatever their subcode; code 4 with subcode 2207051 is not throttling but a
+# restriction of the account ("we restrict certain activity to protect our
+# community"): retrying only repeats the refusal.
+IG_TRANSIENT_CODES = frozenset({-1, -2})
+IG_TRANSIENT_SUBCODES = {
+    2207001: "an Instagram server error",
+    2207003: "Instagram took too long to download the media",
+    2207032: "Instagram could not create the media",
+}
+IG_SPAM_RESTRICTED = 2207051
 _PERMISSION = re.compile(r"\b((?:pages|instagram|publish|business|ads|read|manage)_[a-z_]+)\b")
 
 
@@ -66,8 +77,10 @@ def _walk_dicts(data: Any):
 
 
 def graph_error(result: Any, *, status: int | None, headers: Mapping[str, str] | None, who: str,
-                what: str, token_env: str, live: bool, product: str = "Facebook") -> AdapterError:
-    """Map a Graph API error (the JSON body, or whatever facebook-sdk raised) to an ``errors`` class."""
+                what: str, token_env: str, live: bool, product: str = "Facebook",
+                app_secret_env: str | None = None) -> AdapterError:
+    """Map a Graph API error (the JSON body, or whatever facebook-sdk raised) to an ``errors`` class.
+    ``app_secret_env``: the variable that holds the app secret (for appsecret_proof errors)."""
     err = result.get("error") if isinstance(result, dict) else None
     if not isinstance(err, dict):
         # Not a Graph error body: an HTML error page, an empty answer...
@@ -88,6 +101,23 @@ def graph_error(result: Any, *, status: int | None, headers: Mapping[str, str] |
     trace = err.get("fbtrace_id")
     tail = f" [code {code}" + (f", subcode {sub}" if sub else "") + (f", fbtrace_id {trace}" if trace else "") + "]"
 
+    if code == 100 and "appsecret_proof" in message.lower():
+        env = app_secret_env or "SPI_<ACCOUNT>_APP_SECRET"
+        if "invalid" in message.lower():
+            why = (f"the app secret in {env} is not the secret of the app the token in {token_env} "
+                   f"belongs to; set {env} to that app's secret")
+        else:
+            why = (f"the app requires an appsecret_proof on every call (Require App Secret); set {env} "
+                   f"to the app's secret (App settings > Basic) and spi adds the proof")
+        return AuthError(f"{who}: {product} refused the call: {why} ({message}{tail})")
+    if code == 4 and sub == IG_SPAM_RESTRICTED:
+        return PermanentError(f"{who}: {what}: {product} restricted this account's activity (spam "
+                              f"restriction, not a rate limit; retrying will not help until it is "
+                              f"lifted): {message}{tail}")
+    if code in IG_TRANSIENT_CODES or sub in IG_TRANSIENT_SUBCODES:
+        why = IG_TRANSIENT_SUBCODES.get(sub or 0, "a temporary error")
+        return TransientError(f"{who}: {what}: {product} asks to try again ({why}): {message}{tail}",
+                              retry_after=graph_retry_after(headers))
     if code == 190 or code == 102 or (err.get("type") == "OAuthException" and code in (None, 190)):
         why = GRAPH_AUTH_SUBCODES.get(sub or 0, "the token is invalid or expired")
         return AuthError(f"{who}: {product} rejected the access token in {token_env} "

@@ -11,7 +11,8 @@ What is published where (parameter names from Meta's ``Page.json`` spec):
   or ``url``, ``alt_text_custom``); the answer's ``post_id`` is the post;
 - several images: each one ``POST /{page-id}/photos`` with
   ``published=false``, then ``POST /{page-id}/feed`` with
-  ``attached_media[i]={"media_fbid": "<photo id>"}``.
+  ``attached_media[i]={"media_fbid": "<photo id>"}``;
+- then ``GET /{post-id}?fields=permalink_url`` for the publication's URL.
 
 facebook-sdk and requests are imported inside methods only (``meta.graph``).
 """
@@ -24,7 +25,7 @@ from typing import Any, Callable
 from spi_campaign.adapters.meta.base import DEFAULT_GRAPH_VERSION, GraphAdapter
 from spi_campaign.adapters._content import read_image
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
-from spi_campaign.errors import PermanentError, UnknownOutcomeError
+from spi_campaign.errors import AdapterError, PermanentError, UnknownOutcomeError
 from spi_campaign.models import Media, Rendered
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ class FacebookAdapter(GraphAdapter):
                 checkpoint: Callable[[dict[str, Any]], None] | None = None) -> PublishResult:
         state: dict[str, Any] = dict(progress or {})
         if state.get("post_id"):
-            return PublishResult(remote_id=str(state["post_id"]), url=self.post_url(str(state["post_id"])),
+            return PublishResult(remote_id=str(state["post_id"]), url=self.permalink(str(state["post_id"])),
                                  extra={k: v for k, v in state.items() if k != "post_id"})
         images = self._check_media(post.media)
         graph = self._client()
@@ -104,7 +105,7 @@ class FacebookAdapter(GraphAdapter):
         if checkpoint:
             checkpoint(dict(state))
         extra = {k: v for k, v in state.items() if k != "post_id"}
-        return PublishResult(remote_id=post_id, url=self.post_url(post_id), extra=extra)
+        return PublishResult(remote_id=post_id, url=self.permalink(post_id), extra=extra)
 
     def _id(self, result: dict, key: str, what: str) -> str:
         value = result.get(key)
@@ -136,8 +137,23 @@ class FacebookAdapter(GraphAdapter):
         graph = self._client()
         page = graph.get(self.page_id, what="reading the Page (GET /{page-id})", fields="id,name")
         page_id = str(page.get("id") or self.page_id)
+        expires, data_access, notes = self._token_expiry()
         return Identity(id=page_id, name=str(page.get("name") or page_id),
-                        url=f"https://www.facebook.com/{page_id}", detail=f"Graph API {graph.version}")
+                        url=f"https://www.facebook.com/{page_id}", detail=f"Graph API {graph.version}",
+                        expires_at=expires, data_access_expires_at=data_access, notes=notes)
+
+    def permalink(self, post_id: str) -> str:
+        """The post's ``permalink_url`` (``GET /{post-id}?fields=permalink_url``);
+        ``https://www.facebook.com/<post-id>`` if it cannot be read (the post is
+        live either way: never a failure)."""
+        try:
+            result = self._client().get(post_id, fields="permalink_url",
+                                        what="reading the post's permalink (GET /{post-id})")
+        except AdapterError as exc:
+            log.warning("%s: published as %s but permalink_url could not be read: %s", self.who, post_id, exc)
+            return self.post_url(post_id)
+        link = result.get("permalink_url")
+        return str(link) if isinstance(link, str) and link.startswith("https://") else self.post_url(post_id)
 
     # ----- reconcile ----------------------------------------------------------
 

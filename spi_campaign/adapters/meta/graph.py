@@ -6,6 +6,8 @@ imported inside methods only.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from typing import Any, Callable, Mapping
@@ -49,15 +51,19 @@ class GraphClient:
     """
 
     def __init__(self, *, token: str, version: str, timeout: float, who: str, token_env: str,
-                 product: str = "Facebook"):
+                 product: str = "Facebook", app_secret: str | None = None, app_secret_env: str | None = None):
         import facebook
 
         self.session = new_session(timeout)
+        if app_secret:
+            self.session.auth = _app_secret_proof(appsecret_proof(token, app_secret))
         self.graph = facebook.GraphAPI(access_token=token, timeout=timeout, session=self.session)
         self.graph.version = version
         self.who = who
         self.token_env = token_env
+        self.app_secret_env = app_secret_env
         self.product = product
+        self._token = token
 
     @property
     def version(self) -> str:
@@ -67,6 +73,15 @@ class GraphClient:
         if edge:
             return self._call(lambda: self.graph.get_connections(node, edge, **params), what=what, live=False)
         return self._call(lambda: self.graph.get_object(node, **params), what=what, live=False)
+
+    def debug_token(self) -> dict:
+        """``data`` of ``GET /debug_token?input_token=<the token>``: ``is_valid``,
+        ``expires_at`` and ``data_access_expires_at`` (epoch seconds; 0 = never),
+        ``scopes``. The token inspects itself (facebook-sdk adds it as ``access_token``)."""
+        result = self._call(lambda: self.graph.request(f"{self.version}/debug_token", {"input_token": self._token}),
+                            what="reading the token's expiry (GET /debug_token)", live=False)
+        data = result.get("data")
+        return data if isinstance(data, dict) else {}
 
     def post(self, node: str, edge: str, data: Mapping[str, Any], *, what: str, live: bool,
              files: Mapping[str, Any] | None = None) -> dict:
@@ -101,7 +116,8 @@ class GraphClient:
         status = resp.status_code if resp is not None else None
         headers = resp.headers if resp is not None else None
         return graph_error(result, status=status, headers=headers, who=self.who, what=what,
-                           token_env=self.token_env, live=live, product=self.product)
+                           token_env=self.token_env, live=live, product=self.product,
+                           app_secret_env=self.app_secret_env)
 
     def close(self) -> None:
         self.session.close()
@@ -121,3 +137,22 @@ def form(data: Mapping[str, Any]) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
+
+
+def appsecret_proof(token: str, app_secret: str) -> str:
+    """Meta's ``appsecret_proof``: HMAC-SHA256 of the access token keyed with the app secret, hex."""
+    return hmac.new(app_secret.encode("utf-8"), token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _app_secret_proof(proof: str):
+    """A requests auth hook that adds ``appsecret_proof`` to the query string of
+    every request of the session (GET and POST alike: the Graph API reads
+    parameters from the query string and the body)."""
+    import requests
+
+    class AppSecretProof(requests.auth.AuthBase):
+        def __call__(self, r):
+            r.prepare_url(r.url, {"appsecret_proof": proof})
+            return r
+
+    return AppSecretProof()

@@ -251,8 +251,10 @@ class InstagramAdapter(GraphAdapter):
             detail = f"publishing quota {used}/{total if total is not None else '?'} in {hours}"
         except AdapterError as exc:
             log.info("%s: quota not readable: %s", self.who, exc)
+        expires, data_access, notes = self._token_expiry()
         return Identity(id=str(me.get("id") or self.ig_user), name=f"@{username}" if username else self.ig_user,
-                        url=f"https://www.instagram.com/{username}/" if username else None, detail=detail)
+                        url=f"https://www.instagram.com/{username}/" if username else None, detail=detail,
+                        expires_at=expires, data_access_expires_at=data_access, notes=notes)
 
     # ----- reconcile ----------------------------------------------------------
 
