@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Mapping
 
 from spi_campaign import redact
 from spi_campaign.errors import NotFoundError, SpiError
 from spi_campaign.models import Account, Config, Post
+from spi_campaign.timeutil import now_utc
 
 # Options worth showing next to an account (never credentials: those are not options).
 SHOWN_OPTIONS = ("page_id", "ig_user_id", "username", "path", "url", "graph_version")
@@ -31,6 +32,7 @@ class AccountRow:
     platform: str
     label: str
     credentials: list[tuple[str, bool]]          # (env var name, is set)
+    optional_credentials: list[tuple[str, bool]] = field(default_factory=list)   # e.g. _APP_SECRET
     posts: int | None = None                     # posts naming the account (None: posts not read)
     approved: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -46,6 +48,7 @@ class AccountRow:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "platform": self.platform, "label": self.label,
                 "credentials": [{"env": n, "set": s} for n, s in self.credentials],
+                "optional_credentials": [{"env": n, "set": s} for n, s in self.optional_credentials],
                 "ready": self.ready, "posts": self.posts, "approved": self.approved, "options": self.options}
 
 
@@ -60,11 +63,51 @@ class CheckRow:
     detail: str | None = None
     error: str | None = None
     kind: str | None = None                      # errors.*.kind of the failure (auth, transient...)
+    expires_at: datetime | None = None           # the token's expiry (Meta's debug_token); None: never/unknown
+    data_access_expires_at: datetime | None = None
+    usage: dict[str, Any] | None = None          # platform usage as data (X: GET /2/usage/tweets)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)   # e.g. the token expires within TOKEN_WARNING
+
+    @property
+    def token_expiring(self) -> bool:
+        """The token (or Meta's data access) expires within ``TOKEN_WARNING``:
+        what an alert (``token_expiring``) is raised on."""
+        return bool(self.warnings)
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "platform": self.platform, "ok": self.ok, "id": self.identity_id,
                 "posts_as": self.posts_as, "url": self.url, "detail": self.detail, "error": self.error,
-                "kind": self.kind}
+                "kind": self.kind, "expires_at": _iso(self.expires_at),
+                "data_access_expires_at": _iso(self.data_access_expires_at), "usage": self.usage,
+                "notes": self.notes, "warnings": self.warnings, "token_expiring": self.token_expiring}
+
+
+# A token that expires within this is reported (a warning, exit 0) by ``spi accounts check``.
+TOKEN_WARNING = timedelta(days=14)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def expiry_warnings(expires_at: datetime | None, data_access_expires_at: datetime | None,
+                    now: datetime, tz: tzinfo | None = None) -> list[str]:
+    """One line per expiry at or within ``TOKEN_WARNING`` of ``now``."""
+    out = []
+    for what, when in (("the access token", expires_at), ("the app's access to the account's data",
+                                                           data_access_expires_at)):
+        if when is None or when - now > TOKEN_WARNING:
+            continue
+        local = when.astimezone(tz or timezone.utc).strftime("%Y-%m-%d %H:%M %z")
+        local = local[:-2] + ":" + local[-2:]
+        if when <= now:
+            out.append(f"{what} expired on {local}; get a new token")
+        else:
+            days = (when - now).total_seconds() / 86400
+            left = f"in {days:.0f} day{'s' if round(days) != 1 else ''}" if days >= 1 else "within a day"
+            out.append(f"{what} expires on {local} ({left}); renew it before then")
+    return out
 
 
 def account_rows(config: Config, posts: Iterable[Post] | None,
@@ -86,9 +129,12 @@ def account_rows(config: Config, posts: Iterable[Post] | None,
     for name, acc in config.accounts.items():
         cls = registry.get(acc.platform) if acc.platform else None
         creds = [(n, bool(env.get(n, "").strip())) for n in (cls.env_names(acc) if cls else [])]
+        optional = [(n, bool(env.get(n, "").strip())) for n in (cls.optional_env_names(acc)
+                                                                 if cls and hasattr(cls, "optional_env_names")
+                                                                 else [])]
         rows.append(AccountRow(
             name=name, platform=acc.platform or "?", label=(cls.label if cls else f"unknown platform {acc.platform!r}"),
-            credentials=creds,
+            credentials=creds, optional_credentials=optional,
             posts=None if post_list is None else counts.get(name, 0),
             approved=None if post_list is None else approved.get(name, 0),
             options={k: (config.rel(acc.options[k]) if k == "path" else acc.options[k])
@@ -125,8 +171,14 @@ def check_account(account: Account, tz: tzinfo | None = None, env: Mapping[str, 
     try:
         adapter = cls(account, env=env, tz=tz)
         ident = adapter.check()
+        expires = getattr(ident, "expires_at", None)
+        data_access = getattr(ident, "data_access_expires_at", None)
         return CheckRow(account.name, account.platform, ok=True, identity_id=str(ident.id), posts_as=ident.name,
-                        url=ident.url, detail=ident.detail)
+                        url=ident.url, detail=redact.scrub(ident.detail) if ident.detail else None,
+                        expires_at=expires, data_access_expires_at=data_access,
+                        usage=getattr(ident, "usage", None),
+                        notes=[redact.scrub(n) for n in getattr(ident, "notes", ())],
+                        warnings=expiry_warnings(expires, data_access, now_utc(), tz))
     except SpiError as exc:
         return CheckRow(account.name, account.platform, ok=False, error=redact.scrub(str(exc)),
                         kind=getattr(exc, "kind", "error"))

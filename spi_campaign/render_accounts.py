@@ -33,6 +33,11 @@ def accounts_table(console, rows: list[AccountRow]) -> None:
                 creds.append("\n")
             creds.append("set      " if is_set else "MISSING  ", style="green" if is_set else "bold red")
             creds.append(name)
+        for name, is_set in r.optional_credentials:
+            if len(creds):
+                creds.append("\n")
+            creds.append("set      " if is_set else "optional ", style="green" if is_set else "dim")
+            creds.append(name, style=None if is_set else "dim")
         if r.posts is None:
             posts = Text("?")
         else:
@@ -70,14 +75,22 @@ def checks_table(console, rows: list[CheckRow]) -> None:
                 who.append(f"  {r.url}")
             if r.detail:
                 who.append(f"\n{r.detail}", style="dim")
-            result = Text("ok", style="green")
+            if r.expires_at and not r.warnings:
+                who.append(f"\ntoken valid until {r.expires_at:%Y-%m-%d}", style="dim")
+            for note in r.notes:
+                who.append(f"\n{note}", style="dim")
+            for warning in r.warnings:
+                who.append(f"\nwarning: {warning}", style="yellow")
+            result = Text("ok, but see warning" if r.warnings else "ok", style="yellow" if r.warnings else "green")
         else:
             who = Text(r.error or "failed", style="red")
             result = Text(f"FAILED ({r.kind})" if r.kind else "FAILED", style="bold red")
         table.add_row(Text(r.name, style="cyan"), Text(r.platform), result, who)
     console.print(table)
     bad = sum(1 for r in rows if not r.ok)
-    console.print(Text(f"{len(rows) - bad} ok, {bad} failed", style="bold red" if bad else "green"))
+    warned = sum(1 for r in rows if r.ok and r.warnings)
+    console.print(Text(f"{len(rows) - bad} ok, {bad} failed" + (f", {warned} with a warning" if warned else ""),
+                       style="bold red" if bad else "yellow" if warned else "green"))
 
 
 def checks_json(rows: list[CheckRow]) -> str:

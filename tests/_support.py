@@ -57,10 +57,22 @@ def load(name: str) -> dict:
 def add_account_checks(rs) -> None:
     """Successful answers to ``check()`` of the X, Facebook and Instagram
     accounts of the CLI tests (Page 1234567890, IG user ``IG``)."""
-    rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/users_me.json"))
+    rs.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/users_me.json"))
     rs.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/page.json"))
     rs.add(responses.GET, f"{GRAPH}/{IG}", json=load("meta/ig_user.json"))
     rs.add(responses.GET, f"{GRAPH}/{IG}/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
+    rs.add(responses.GET, f"{GRAPH}/debug_token", json=debug_token(days=60))
+
+
+def debug_token(days: float, data_access_days: float | None = None) -> dict:
+    """A ``debug_token`` answer whose token expires ``days`` from now."""
+    from datetime import timedelta
+
+    now = datetime.now(timezone.utc)
+    body = load("meta/debug_token.json")
+    body["data"]["expires_at"] = int((now + timedelta(days=days)).timestamp())
+    body["data"]["data_access_expires_at"] = int((now + timedelta(days=data_access_days or days + 30)).timestamp())
+    return body
 
 
 def png_images(tmp_path: Path, n: int, alt: str = "Poster") -> list[Media]:

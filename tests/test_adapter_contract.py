@@ -60,11 +60,11 @@ class Case:
 
 
 def _x_wire(rs):
-    rs.add(responses.POST, "https://api.twitter.com/2/tweets", json=load("x/create_post.json"), status=201)
+    rs.add(responses.POST, "https://api.x.com/2/tweets", json=load("x/create_post.json"), status=201)
 
 
 def _x_check(rs):
-    rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/users_me.json"))
+    rs.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/users_me.json"))
 
 
 def _fb_wire(rs):
@@ -73,6 +73,7 @@ def _fb_wire(rs):
 
 def _fb_check(rs):
     rs.add(responses.GET, "https://graph.facebook.com/v27.0/1234567890", json=load("meta/page.json"))
+    rs.add(responses.GET, "https://graph.facebook.com/v27.0/debug_token", json=load("meta/debug_token.json"))
 
 
 IG = "https://graph.facebook.com/v27.0/17841405822304914"
@@ -88,6 +89,7 @@ def _ig_wire(rs):
 
 def _ig_check(rs):
     rs.add(responses.GET, IG, json=load("meta/ig_user.json"))
+    rs.add(responses.GET, "https://graph.facebook.com/v27.0/debug_token", json=load("meta/debug_token.json"))
     rs.add(responses.GET, IG + "/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
@@ -102,7 +104,7 @@ def _hook_check(rs):
 CASES = [
     Case("file", lambda: registry.get("file"), lambda tmp: {"path": str(tmp / "out" / "arsip.jsonl")}),
     Case("x", lambda: registry.get("x"), lambda tmp: {"username": "diskominfobali", "timeout": 30.0},
-         wire=_x_wire, failing_url=("POST", "https://api.twitter.com/2/tweets"), check_wire=_x_check),
+         wire=_x_wire, failing_url=("POST", "https://api.x.com/2/tweets"), check_wire=_x_check),
     Case("facebook", lambda: registry.get("facebook"),
          lambda tmp: {"page_id": "1234567890", "graph_version": "v27.0", "timeout": 30.0},
          wire=_fb_wire, failing_url=("POST", "https://graph.facebook.com/v27.0/1234567890/feed"),
@@ -158,6 +160,9 @@ def test_class_attributes_present_and_typed(case):
         assert not (opt.required and opt.default is not None)
         assert opt.help
     assert isinstance(cls.credentials, tuple) and all(isinstance(c, str) and c.isupper() for c in cls.credentials)
+    assert isinstance(cls.optional_credentials, tuple)
+    assert all(isinstance(c, str) and c.isupper() for c in cls.optional_credentials)
+    assert not set(cls.credentials) & set(cls.optional_credentials)
     assert isinstance(cls.link_card, bool)
     assert cls.publish is not Adapter.publish and cls.check is not Adapter.check
 
@@ -239,6 +244,12 @@ def test_check_answers_an_identity(case, tmp_path):
         case.check_wire(rs)
         ident = adapter.check()
     assert isinstance(ident, Identity) and ident.id and ident.name
+    for when in (ident.expires_at, ident.data_access_expires_at):     # expiry is data, for alerts
+        assert when is None or (isinstance(when, datetime) and when.tzinfo is not None)
+    assert ident.usage is None or isinstance(ident.usage, dict)
+    assert isinstance(ident.notes, tuple)
+    if case.platform in ("facebook", "instagram"):
+        assert ident.expires_at is not None
 
 
 def _failures():
@@ -359,7 +370,7 @@ def test_plugin_cannot_replace_a_builtin(tmp_path, monkeypatch, fresh_registry):
     _dist(tmp_path, "spi-evil-plugin", "x = spi_webhook:WebhookAdapter")
     monkeypatch.syspath_prepend(str(tmp_path))
     registry.available()
-    assert registry.get("x").__module__ == "spi_campaign.adapters.x"
+    assert registry.get("x").__module__.startswith("spi_campaign.adapters.x")
     assert any("replace built-in" in w for w in registry.plugin_warnings())
 
 
@@ -403,3 +414,15 @@ def test_help_and_validate_import_no_network_library(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_import_paths_from_before_the_family_split_still_work():
+    """Plugins and older code import these paths; they must keep working."""
+    from spi_campaign.adapters._http import GUARDED_LOGGERS, new_session, transport_error  # noqa: F401
+    from spi_campaign.adapters.facebook import DEFAULT_GRAPH_VERSION, FacebookAdapter
+    from spi_campaign.adapters.instagram import InstagramAdapter
+    from spi_campaign.adapters.x import XAdapter
+
+    assert (registry.get("facebook"), registry.get("instagram"), registry.get("x")) == (
+        FacebookAdapter, InstagramAdapter, XAdapter)
+    assert DEFAULT_GRAPH_VERSION == "v27.0"

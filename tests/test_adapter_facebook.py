@@ -15,13 +15,14 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from _support import CLAIMED, PNG, load, multipart, reconcile_ref
 from _support import png_images as images
-from spi_campaign.adapters.facebook import DEFAULT_GRAPH_VERSION, FacebookAdapter
+from spi_campaign.adapters.meta.facebook import DEFAULT_GRAPH_VERSION, FacebookAdapter
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError, UnknownOutcomeError
 from spi_campaign.models import Account, Content, Media, Rendered
 
 TOKEN = "fbtok-SECRET-1234567890"
 ENV = {"SPI_DISKOMINFO_FB_PAGE_TOKEN": TOKEN}
 PAGE = "1234567890"
+POST_ID = "1234567890_9876543210"
 GRAPH = "https://graph.facebook.com"
 
 
@@ -145,13 +146,15 @@ def test_one_photo_by_url():
 
 @responses.activate
 def test_several_photos_unpublished_uploads_then_attached_media(tmp_path):
+    responses.add(responses.GET, url(POST_ID), json=load("meta/fb_permalink.json"))
     for pid in ("1002088839996", "1002088839997"):
         responses.add(responses.POST, url(f"{PAGE}/photos"), json={"id": pid})
     responses.add(responses.POST, url(f"{PAGE}/feed"), json=load("meta/feed_post.json"))
     saved = []
     result = adapter().publish(compose("Dua poster", media=images(tmp_path, 2)), checkpoint=saved.append)
     calls = responses.calls
-    assert [c.request.url for c in calls] == [url(f"{PAGE}/photos")] * 2 + [url(f"{PAGE}/feed")]
+    assert [c.request.url.split("?")[0] for c in calls] == [url(f"{PAGE}/photos")] * 2 + [url(f"{PAGE}/feed"),
+                                                                                      url(POST_ID)]
     for n in range(2):
         parts = multipart(calls[n].request)
         assert parts.pop("access_token")[2].decode() == TOKEN
@@ -176,14 +179,15 @@ def test_retry_reuses_uploaded_photos(tmp_path):
     responses.add(responses.POST, url(f"{PAGE}/feed"), json=load("meta/feed_post.json"))
     result = adapter().publish(compose("Dua poster", media=images(tmp_path, 2)),
                                progress={"photo_ids": ["11", "12"]})
-    assert [c.request.url for c in responses.calls] == [url(f"{PAGE}/feed")]
+    assert [c.request.url for c in responses.calls if c.request.method == "POST"] == [url(f"{PAGE}/feed")]
     assert result.remote_id == "1234567890_9876543210"
 
 
 @responses.activate
 def test_progress_with_post_id_publishes_nothing():
     result = adapter().publish(compose(), progress={"post_id": "1_2"})
-    assert len(responses.calls) == 0 and result.url == "https://www.facebook.com/1_2"
+    assert all(c.request.method == "GET" for c in responses.calls)        # only the permalink is read
+    assert result.url == "https://www.facebook.com/1_2"                  # that read failed: the fallback
 
 
 # ----- errors -----------------------------------------------------------------
@@ -356,3 +360,99 @@ def test_reconcile_published_not_found_cannot_tell():
 def test_reconcile_with_recorded_post_id():
     res = adapter().reconcile(_ref(compose(), {"post_id": "1_2"}))
     assert (res.state, res.url) == ("published", "https://www.facebook.com/1_2")
+
+
+# ----- permalink_url ------------------------------------------------------------
+
+@responses.activate
+def test_publication_url_is_the_posts_permalink_url():
+    responses.add(responses.POST, url(f"{PAGE}/feed"), json=load("meta/feed_post.json"))
+    responses.add(responses.GET, url(POST_ID), json=load("meta/fb_permalink.json"))
+    result = adapter().publish(compose("Tolak gratifikasi.", link="https://www.kpk.go.id"))
+    assert result.url == load("meta/fb_permalink.json")["permalink_url"]
+    req = responses.calls[1].request
+    fields = query(req)
+    assert_token_in(fields)
+    assert fields == {"fields": ["permalink_url"]}
+    assert {f["name"] for f in SPEC["PagePost"]["fields"]} >= set(fields["fields"][0].split(","))
+
+
+# ----- appsecret_proof ----------------------------------------------------------
+
+APP_SECRET = "appsecret-SECRET-9876543210"
+
+
+@responses.activate
+def test_app_secret_adds_appsecret_proof_to_every_request(tmp_path):
+    import hashlib
+    import hmac
+
+    responses.add(responses.POST, url(f"{PAGE}/photos"), json={"id": "1002088839996"})
+    responses.add(responses.POST, url(f"{PAGE}/photos"), json={"id": "1002088839997"})
+    responses.add(responses.POST, url(f"{PAGE}/feed"), json=load("meta/feed_post.json"))
+    responses.add(responses.GET, url(POST_ID), json=load("meta/fb_permalink.json"))
+    responses.add(responses.GET, url(PAGE), json=load("meta/page.json"))
+    responses.add(responses.GET, url("debug_token"), json=load("meta/debug_token.json"))
+    a = adapter(env={**ENV, "SPI_DISKOMINFO_FB_APP_SECRET": APP_SECRET})
+    a.publish(compose("Dua poster", media=images(tmp_path, 2)))
+    a.check()
+    proof = hmac.new(APP_SECRET.encode(), TOKEN.encode(), hashlib.sha256).hexdigest()
+    assert len(responses.calls) == 6                 # multipart, form and GET requests alike
+    for call in responses.calls:
+        assert query(call.request)["appsecret_proof"] == [proof]
+        body = call.request.body or b""
+        assert APP_SECRET.encode() not in (body if isinstance(body, bytes) else body.encode())
+
+
+@responses.activate
+def test_without_app_secret_no_proof_is_sent():
+    responses.add(responses.POST, url(f"{PAGE}/feed"), json=load("meta/feed_post.json"))
+    responses.add(responses.GET, url(POST_ID), json=load("meta/fb_permalink.json"))
+    adapter().publish(compose())
+    assert all("appsecret_proof" not in query(c.request) for c in responses.calls)
+
+
+@responses.activate
+@pytest.mark.parametrize("fixture,words", [
+    ("meta/error_100_appsecret_required.json", "requires an appsecret_proof"),
+    ("meta/error_100_appsecret_invalid.json", "is not the secret of the app"),
+])
+def test_appsecret_proof_errors_say_what_to_set(fixture, words):
+    responses.add(responses.POST, url(f"{PAGE}/feed"), json=load(fixture), status=400)
+    with pytest.raises(AuthError) as info:
+        adapter(env={**ENV, "SPI_DISKOMINFO_FB_APP_SECRET": APP_SECRET}).publish(compose())
+    msg = str(info.value)
+    assert words in msg and "SPI_DISKOMINFO_FB_APP_SECRET" in msg
+    assert TOKEN not in msg and APP_SECRET not in msg
+
+
+# ----- token expiry (debug_token) -------------------------------------------------
+
+@responses.activate
+def test_check_reads_the_token_expiry():
+    responses.add(responses.GET, url(PAGE), json=load("meta/page.json"))
+    responses.add(responses.GET, url("debug_token"), json=load("meta/debug_token.json"))
+    ident = adapter().check()
+    assert ident.expires_at == datetime(2026, 12, 2, tzinfo=timezone.utc)
+    assert ident.data_access_expires_at == datetime(2026, 12, 17, tzinfo=timezone.utc)
+    fields = query(responses.calls[1].request)
+    assert_token_in(fields)
+    assert fields == {"input_token": [TOKEN]}
+    assert set(fields) <= {p["name"] for p in SPEC["DebugToken"]["apis"][0]["params"]}
+    assert {"expires_at", "data_access_expires_at", "is_valid"} <= {f["name"] for f in SPEC["DebugToken"]["fields"]}
+
+
+@responses.activate
+def test_token_that_never_expires_and_unreadable_expiry():
+    responses.add(responses.GET, url(PAGE), json=load("meta/page.json"))
+    body = load("meta/debug_token.json")
+    body["data"].update(expires_at=0, data_access_expires_at=0)
+    responses.add(responses.GET, url("debug_token"), json=body)
+    ident = adapter().check()
+    assert ident.expires_at is None and ident.data_access_expires_at is None and not ident.notes
+
+    responses.reset()
+    responses.add(responses.GET, url(PAGE), json=load("meta/page.json"))
+    responses.add(responses.GET, url("debug_token"), json=load("meta/error_2_transient.json"), status=500)
+    ident = adapter().check()                      # the check itself still succeeds
+    assert ident.expires_at is None and "expiry not readable" in ident.notes[0]

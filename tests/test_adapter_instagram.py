@@ -14,7 +14,7 @@ import requests
 import responses
 
 from _support import CLAIMED, load, reconcile_ref
-from spi_campaign.adapters.instagram import InstagramAdapter
+from spi_campaign.adapters.meta.instagram import InstagramAdapter
 from spi_campaign.errors import (AdapterError, AuthError, PermanentError, QuotaDeferred, TransientError,
                                  UnknownOutcomeError)
 from spi_campaign.models import Account, Content, Media, Rendered
@@ -360,3 +360,36 @@ def test_reconcile_uses_the_recorded_container_status():
     responses.add(responses.GET, f"{GRAPH}/17920238422030506", json=load("meta/ig_permalink.json"))
     res = adapter().reconcile(_ref(compose(), {"media_id": "17920238422030506"}))
     assert (res.state, res.url) == ("published", "https://www.instagram.com/p/DAbCdEfGhIj/")
+
+
+@pytest.mark.parametrize("fixture,expected,words", [
+    ("meta/ig_error_2207051_restricted.json", PermanentError, "spam restriction"),
+    ("meta/ig_error_2207001_server.json", TransientError, "server error"),
+    ("meta/ig_error_2207003_timeout.json", TransientError, "too long to download"),
+    ("meta/ig_error_2207032_create.json", TransientError, "could not create"),
+])
+@responses.activate
+def test_instagram_error_classes(fixture, expected, words):
+    """Code 4 / 2207051 is a restriction of the account, not throttling; codes
+    -1 / -2 ("try again") are transient even with is_transient false."""
+    add_quota()
+    responses.add(responses.POST, MEDIA, json=load(fixture), status=400)
+    with pytest.raises(AdapterError) as info:
+        adapter().publish(compose())
+    assert type(info.value) is expected
+    assert words in str(info.value) and TOKEN not in str(info.value)
+
+
+@responses.activate
+def test_check_reads_the_token_expiry_and_sends_appsecret_proof():
+    import hashlib
+    import hmac
+
+    responses.add(responses.GET, f"{GRAPH}/{IG}", json=load("meta/ig_user.json"))
+    add_quota()
+    responses.add(responses.GET, f"{GRAPH}/debug_token", json=load("meta/debug_token.json"))
+    ident = adapter(env={**ENV, "SPI_DISKOMINFO_IG_APP_SECRET": "appsecret-SECRET-1111111111"}).check()
+    assert ident.expires_at is not None and ident.data_access_expires_at is not None
+    proof = hmac.new(b"appsecret-SECRET-1111111111", TOKEN.encode(), hashlib.sha256).hexdigest()
+    assert len(responses.calls) == 3
+    assert all(query(c.request)["appsecret_proof"] == [proof] for c in responses.calls)

@@ -8,6 +8,7 @@ import json
 import re
 from datetime import datetime, timezone
 from http.client import RemoteDisconnected
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -17,13 +18,15 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from _support import CLAIMED, PNG, load, multipart, png_images, reconcile_ref
 from spi_campaign.adapters.base import PublicationRef
 from spi_campaign.adapters.x import XAdapter
-from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError, UnknownOutcomeError
+from spi_campaign.errors import (AdapterError, AuthError, BillingError, PermanentError, TransientError,
+                                 UnknownOutcomeError)
 from spi_campaign.models import Account, Media, Rendered
 
-TWEETS = "https://api.twitter.com/2/tweets"
-ME = "https://api.twitter.com/2/users/me"
+TWEETS = "https://api.x.com/2/tweets"
+ME = "https://api.x.com/2/users/me"
 UPLOAD = "https://api.x.com/2/media/upload"
 METADATA = "https://api.x.com/2/media/metadata"
+USAGE = "https://api.x.com/2/usage/tweets"
 
 SECRETS = {
     "API_KEY": "xkey-SECRET-1111111111",
@@ -443,7 +446,7 @@ def test_check_with_rejected_tokens():
 
 # ----- reconcile --------------------------------------------------------------
 
-TIMELINE = "https://api.twitter.com/2/users/2244994945/tweets"
+TIMELINE = "https://api.x.com/2/users/2244994945/tweets"
 
 
 def _ref(post, progress=None):
@@ -516,3 +519,178 @@ def test_response_fixtures_match_the_spec():
     check_schema(load("x/create_post.json")["data"], schemas["CreatePostsResponseData"])
     check_schema(load("x/media_upload.json")["data"], schemas["MediaUploadResponseData"])
     check_schema(load("x/media_metadata.json")["data"], schemas["CreateMediaMetadataResponseData"])
+
+
+# ----- host ---------------------------------------------------------------------
+
+@responses.activate
+def test_tweepy_calls_go_to_the_documented_host():
+    """tweepy 4.17 hard-codes api.twitter.com; every request must reach api.x.com
+    (the OpenAPI document's server), signed for that host."""
+    responses.add(responses.GET, ME, json=load("x/users_me.json"))
+    responses.add(**created("1"))
+    adapter().publish(rendered())
+    assert [c.request.url for c in responses.calls] == [TWEETS, ME]
+    assert SPEC["servers"][0]["url"] == "https://api.x.com"
+    assert all(c.request.url.startswith("https://api.x.com/2/") for c in responses.calls)
+
+
+# ----- billing ------------------------------------------------------------------
+
+@responses.activate
+def test_402_out_of_credits_is_a_billing_error():
+    responses.add(responses.POST, TWEETS, json=load("x/error_402.json"), status=402)
+    with pytest.raises(BillingError) as info:
+        adapter(username="u").publish(rendered())
+    msg = str(info.value)
+    assert info.value.kind == "billing" and isinstance(info.value, AuthError)
+    assert "402" in msg and "credits" in msg and "refused the request" not in msg
+    assert info.value.retry_after is None
+    assert_no_secret(msg)
+
+
+@responses.activate
+def test_429_usage_capped_is_a_billing_error_until_the_reset():
+    reset = int(datetime(2026, 12, 31, 16, 0, tzinfo=timezone.utc).timestamp())
+    responses.add(responses.POST, TWEETS, json=load("x/error_429_usage_capped.json"), status=429,
+                  headers={"x-rate-limit-reset": str(reset)})
+    with pytest.raises(BillingError) as info:
+        adapter(username="u").publish(rendered())
+    assert info.value.retry_after == datetime.fromtimestamp(reset, timezone.utc)
+    msg = str(info.value)
+    assert "usage cap" in msg and "monthly product" in msg and "2026-12-31 16:00 UTC" in msg
+
+
+@responses.activate
+def test_usage_capped_inside_errors_array_without_reset_header():
+    body = {"errors": [{"type": "https://api.x.com/2/problems/usage-capped", "title": "UsageCapExceeded",
+                        "detail": "Usage cap exceeded", "period": "Daily", "scope": "Account"}]}
+    responses.add(responses.POST, TWEETS, json=body, status=429)
+    with pytest.raises(BillingError) as info:
+        adapter(username="u").publish(rendered())
+    assert info.value.retry_after is None and "daily account" in str(info.value)
+
+
+# ----- GIFs: chunked upload with tweet_gif ------------------------------------
+
+GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x00\x00\x00\x00\x00,"
+
+
+def _gif(tmp_path, size):
+    p = tmp_path / "animasi.gif"
+    p.write_bytes(GIF + b"\x00" * (size - len(GIF)))
+    return [Media(path=p, url=None, alt="Animasi tolak gratifikasi")]
+
+
+def _gif_wire(status_body):
+    mid = "1880028106020515840"
+    responses.add(responses.POST, UPLOAD + "/initialize", json=load("x/media_initialize.json"))
+    responses.add(responses.POST, f"{UPLOAD}/{mid}/append", json=load("x/media_append.json"))
+    responses.add(responses.POST, f"{UPLOAD}/{mid}/append", json=load("x/media_append.json"))
+    responses.add(responses.POST, f"{UPLOAD}/{mid}/finalize", json=load("x/media_finalize_pending.json"))
+    responses.add(responses.GET, UPLOAD, json=load(status_body))
+    return mid
+
+
+@responses.activate
+def test_gif_is_uploaded_in_chunks_as_tweet_gif_with_status_polling(tmp_path):
+    media = _gif(tmp_path, 1536 * 1024)                 # two 1 MiB segments
+    mid = _gif_wire("x/media_status_succeeded.json")
+    responses.add(responses.POST, METADATA, json=load("x/media_metadata.json"))
+    responses.add(**created("1445880548472328192"))
+    saved = []
+    adapter(username="u").publish(rendered(media=media), checkpoint=saved.append)
+
+    urls = [(c.request.method, c.request.url.split("?")[0]) for c in responses.calls]
+    assert urls == [("POST", UPLOAD + "/initialize"), ("POST", f"{UPLOAD}/{mid}/append"),
+                    ("POST", f"{UPLOAD}/{mid}/append"), ("POST", f"{UPLOAD}/{mid}/finalize"),
+                    ("GET", UPLOAD), ("POST", METADATA), ("POST", TWEETS)]
+    for c in responses.calls:
+        assert_oauth(c.request)
+    init = json_body(responses.calls[0])
+    check_schema(init, SPEC["paths"]["/2/media/upload/initialize"]["post"]["requestBody"]["content"]
+                 ["application/json"]["schema"])
+    assert init == {"media_type": "image/gif", "total_bytes": 1536 * 1024, "media_category": "tweet_gif"}
+    data = media[0].path.read_bytes()
+    append_schema = SPEC["components"]["schemas"]["AppendMediaUploadRequest"]
+    for n, call in enumerate(responses.calls[1:3]):
+        parts = multipart(call.request)
+        assert set(parts) == set(append_schema["required"]) == {"media", "segment_index"}
+        assert int(parts["segment_index"][2]) == n
+        assert parts["media"][2] == data[n * 1024 * 1024:(n + 1) * 1024 * 1024]
+    assert responses.calls[3].request.body in (None, b"", "")          # finalize has no body in the spec
+    assert "requestBody" not in SPEC["paths"]["/2/media/upload/{id}/finalize"]["post"]
+    status = parse_qs(urlparse(responses.calls[4].request.url).query)
+    assert status == {"command": ["STATUS"], "media_id": [mid]}
+    params = {p["name"]: p for p in SPEC["paths"]["/2/media/upload"]["get"]["parameters"]}
+    assert status["command"][0] in params["command"]["schema"]["enum"]
+    assert re.fullmatch(SPEC["components"]["schemas"]["MediaId"]["pattern"], mid)
+    assert json_body(responses.calls[-1])["media"] == {"media_ids": [mid]}
+    assert saved[0]["media_ids"] == [mid]
+    # never the single-request image upload
+    assert not any(c.request.url == UPLOAD and c.request.method == "POST" for c in responses.calls)
+
+
+@responses.activate
+def test_gif_processing_failure_is_permanent_and_posts_nothing(tmp_path):
+    _gif_wire("x/media_status_failed.json")
+    with pytest.raises(PermanentError) as info:
+        adapter(username="u").publish(rendered(media=_gif(tmp_path, 2000)), checkpoint=lambda p: None)
+    assert "could not process" in str(info.value)
+    assert not any(c.request.url == TWEETS for c in responses.calls)
+
+
+@responses.activate
+def test_png_still_uses_the_single_upload(tmp_path):
+    responses.add(responses.POST, UPLOAD, json=load("x/media_upload.json"))
+    responses.add(responses.POST, METADATA, json=load("x/media_metadata.json"))
+    responses.add(**created("9"))
+    adapter(username="u").publish(rendered(media=_images(tmp_path, 1)))
+    assert multipart(responses.calls[0].request)["media_category"][2] == b"tweet_image"
+
+
+# ----- usage in check -----------------------------------------------------------
+
+@responses.activate
+def test_check_shows_usage_with_the_bearer_token():
+    bearer = "AAAA-bearer-SECRET-5555555555"
+    responses.add(responses.GET, ME, json=load("x/users_me.json"))
+    responses.add(responses.GET, USAGE, json=load("x/usage.json"))
+    ident = adapter(env={**ENV, "SPI_DISKOMINFO_X_BEARER_TOKEN": bearer}).check()
+    assert ident.usage == {"used": 1234, "cap": 10000, "remaining": 8766, "unit": "posts read",
+                           "cap_reset_day": 5}
+    assert "8,766 left" in ident.detail and not ident.notes
+    req = responses.calls[1].request
+    assert req.headers["Authorization"] == f"Bearer {bearer}"          # app-only: the spec's only scheme
+    assert SPEC["paths"]["/2/usage/tweets"]["get"]["security"] == [{"BearerToken": []}]
+    fields = parse_qs(urlparse(req.url).query)["usage.fields"][0].split(",")
+    enum = {p["name"]: p for p in SPEC["paths"]["/2/usage/tweets"]["get"]["parameters"]}["usage.fields"]
+    assert set(fields) <= set(enum["schema"]["items"]["enum"])
+    check_schema(load("x/usage.json")["data"], SPEC["components"]["schemas"]["Usage"])
+    assert bearer not in ident.detail
+
+
+@responses.activate
+def test_check_without_bearer_token_says_which_variable_shows_usage():
+    responses.add(responses.GET, ME, json=load("x/users_me.json"))
+    ident = adapter().check()
+    assert ident.usage is None and len(responses.calls) == 1
+    assert any("SPI_DISKOMINFO_X_BEARER_TOKEN" in n for n in ident.notes)
+
+
+@responses.activate
+def test_check_with_a_refused_bearer_token_still_succeeds():
+    responses.add(responses.GET, ME, json=load("x/users_me.json"))
+    responses.add(responses.GET, USAGE, json=load("x/error_401.json"), status=401)
+    ident = adapter(env={**ENV, "SPI_DISKOMINFO_X_BEARER_TOKEN": "AAAA-bearer-SECRET-5555555555"}).check()
+    assert ident.name == "@TwitterDev" and ident.usage is None
+    assert "refused the bearer token in SPI_DISKOMINFO_X_BEARER_TOKEN" in ident.notes[0]
+
+
+def test_new_response_fixtures_match_the_spec():
+    schemas = SPEC["components"]["schemas"]
+    check_schema(load("x/media_initialize.json")["data"], schemas["InitializeMediaUploadResponseData"])
+    check_schema(load("x/media_append.json")["data"], schemas["AppendMediaUploadResponseData"])
+    check_schema(load("x/media_finalize_pending.json")["data"], schemas["FinalizeMediaUploadResponseData"])
+    for name in ("succeeded", "failed"):
+        check_schema(load(f"x/media_status_{name}.json")["data"], schemas["GetMediaUploadStatusResponseData"])

@@ -5,13 +5,14 @@ responses (no network)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import responses
 from click.testing import CliRunner
 
-from _support import GRAPH, IG, add_account_checks, load
+from _support import GRAPH, IG, add_account_checks, debug_token, load
 from spi_campaign.cli import cli
 
 TOKENS = {
@@ -137,10 +138,16 @@ def test_check_json(campaign):
     result = run(campaign, "check", "--format", "json", env=TOKENS)
     assert result.exit_code == 0
     rows = {r["name"]: r for r in json.loads(result.output)}
-    assert rows["kominfo-x"] == {"name": "kominfo-x", "platform": "x", "ok": True, "id": "2244994945",
-                                 "posts_as": "@TwitterDev", "url": "https://x.com/TwitterDev", "detail": "X Dev",
-                                 "error": None, "kind": None}
+    x = rows["kominfo-x"]
+    notes = x.pop("notes")
+    assert x == {"name": "kominfo-x", "platform": "x", "ok": True, "id": "2244994945",
+                 "posts_as": "@TwitterDev", "url": "https://x.com/TwitterDev", "detail": "X Dev",
+                 "error": None, "kind": None, "expires_at": None, "data_access_expires_at": None,
+                 "usage": None, "warnings": [], "token_expiring": False}
+    assert "SPI_KOMINFO_X_BEARER_TOKEN" in notes[0]
     assert rows["kominfo-fb"]["posts_as"] == "Diskominfos Provinsi Bali"
+    assert datetime.fromisoformat(rows["kominfo-fb"]["expires_at"]) > datetime.now(timezone.utc)
+    assert rows["kominfo-fb"]["token_expiring"] is False and rows["kominfo-fb"]["warnings"] == []
     assert rows["kominfo-ig"]["posts_as"] == "@diskominfobali"
     assert rows["arsip"]["ok"] is True
 
@@ -157,7 +164,7 @@ def test_check_expired_facebook_token(campaign):
 
 @responses.activate
 def test_check_x_rejected_and_missing_credentials(campaign):
-    responses.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/error_401.json"), status=401)
+    responses.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/error_401.json"), status=401)
     result = run(campaign, "check", "kominfo-x", "--format", "json", env=TOKENS)
     assert result.exit_code == 1
     row = json.loads(result.output)[0]
@@ -218,3 +225,53 @@ def test_check_unknown_account(campaign):
 def test_help_has_examples(args):
     result = CliRunner().invoke(cli, ["accounts", *args])
     assert result.exit_code == 0 and "Example" in result.output and "spi accounts" in result.output
+
+
+@responses.activate
+@pytest.mark.parametrize("days,warned", [(10, True), (0.5, True), (-1, True), (15, False), (60, False)])
+def test_check_warns_from_14_days_before_the_token_expires(campaign, days, warned):
+    responses.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/page.json"))
+    responses.add(responses.GET, f"{GRAPH}/debug_token", json=debug_token(days))
+    result = run(campaign, "check", "kominfo-fb", env=TOKENS)
+    assert result.exit_code == 0, result.output           # a warning, not a failure
+    assert ("warning: the access token" in result.output) is warned
+    assert ("1 ok, 0 failed, 1 with a warning" in result.output) is warned
+    if days > 0 and warned:
+        assert "renew it before then" in result.output
+    if days < 0:
+        assert "expired on" in result.output
+    row = json.loads(run(campaign, "check", "kominfo-fb", "--format", "json", env=TOKENS).output)[0]
+    assert row["token_expiring"] is warned and bool(row["warnings"]) is warned
+    assert row["expires_at"] is not None
+
+
+@responses.activate
+def test_check_warns_when_metas_data_access_expires_soon(campaign):
+    responses.add(responses.GET, f"{GRAPH}/{IG}", json=load("meta/ig_user.json"))
+    responses.add(responses.GET, f"{GRAPH}/{IG}/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
+    responses.add(responses.GET, f"{GRAPH}/debug_token", json=debug_token(60, data_access_days=3))
+    row = json.loads(run(campaign, "check", "kominfo-ig", "--format", "json", env=TOKENS).output)[0]
+    assert row["ok"] and row["token_expiring"]
+    assert row["warnings"][0].startswith("the app's access to the account's data expires on")
+
+
+@responses.activate
+def test_check_shows_x_usage_with_the_bearer_token(campaign):
+    responses.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/users_me.json"))
+    responses.add(responses.GET, "https://api.x.com/2/usage/tweets", json=load("x/usage.json"))
+    env = {**TOKENS, "SPI_KOMINFO_X_BEARER_TOKEN": "tok-SECRET-x-bearer-1234567890"}
+    result = run(campaign, "check", "kominfo-x", env=env)
+    assert result.exit_code == 0 and "1,234 of 10,000 posts read (8,766 left)" in result.output
+    assert "tok-SECRET-x-bearer-1234567890" not in result.output
+    row = json.loads(run(campaign, "check", "kominfo-x", "--format", "json", env=env).output)[0]
+    assert row["usage"]["remaining"] == 8766
+
+
+def test_list_shows_optional_variables(campaign):
+    result = run(campaign, "list", "--format", "json", env={"SPI_KOMINFO_FB_APP_SECRET": "x" * 32})
+    rows = {r["name"]: r for r in json.loads(result.output)}
+    assert rows["kominfo-fb"]["optional_credentials"] == [{"env": "SPI_KOMINFO_FB_APP_SECRET", "set": True}]
+    assert rows["kominfo-x"]["optional_credentials"] == [{"env": "SPI_KOMINFO_X_BEARER_TOKEN", "set": False}]
+    assert rows["kominfo-x"]["ready"] is False                # the four required ones are missing
+    table = run(campaign, "list").output
+    assert "optional SPI_KOMINFO_IG_APP_SECRET" in table

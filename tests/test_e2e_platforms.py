@@ -25,8 +25,8 @@ TOKENS = {
     "SPI_BALI_FB_PAGE_TOKEN": "fbtoken-0123456789abcdef",
     "SPI_BALI_IG_ACCESS_TOKEN": "igtoken-0123456789abcdef",
 }
-X_TWEETS = "https://api.twitter.com/2/tweets"
-X_ME = "https://api.twitter.com/2/users/me"
+X_TWEETS = "https://api.x.com/2/tweets"
+X_ME = "https://api.x.com/2/users/me"
 
 
 def _campaign(camp):
@@ -82,6 +82,7 @@ def test_publish_due_through_the_real_adapters(camp):
         rs.add(responses.POST, X_TWEETS, json=load("x/create_post.json"), status=201)
         rs.add(responses.GET, X_ME, json=load("x/users_me.json"))
         rs.add(responses.POST, f"{GRAPH}/1234567890/feed", json=load("meta/feed_post.json"))
+        rs.add(responses.GET, f"{GRAPH}/1234567890_9876543210", json=load("meta/fb_permalink.json"))
         rs.add(responses.GET, f"{GRAPH}/{IG}/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
         rs.add(responses.POST, f"{GRAPH}/{IG}/media", json=load("meta/ig_container.json"))
         rs.add(responses.GET, f"{GRAPH}/17889455560051444", json=load("meta/ig_status_finished.json"))
@@ -105,7 +106,7 @@ def test_publish_due_through_the_real_adapters(camp):
     rows = _status(camp)
     assert {k: (r["state"], r["attempts"], r["url"]) for k, r in rows.items()} == {
         ("lapor", "bali-x"): ("published", 1, "https://x.com/TwitterDev/status/1445880548472328192"),
-        ("lapor", "bali-fb"): ("published", 1, "https://www.facebook.com/1234567890_9876543210"),
+        ("lapor", "bali-fb"): ("published", 1, load("meta/fb_permalink.json")["permalink_url"]),
         ("lapor", "arsip"): ("published", 1, (camp.root / "outbox" / "arsip.jsonl").resolve().as_uri()),
         ("poster", "bali-ig"): ("published", 1, "https://www.instagram.com/p/DAbCdEfGhIj/"),
     }

@@ -115,9 +115,9 @@ def everything(result, caplog) -> list[str]:
 
 def add_x_me(rs, ok=True):
     if ok:
-        rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/users_me.json"))
+        rs.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/users_me.json"))
     else:
-        rs.add(responses.GET, "https://api.twitter.com/2/users/me", json=load("x/error_401.json"), status=401)
+        rs.add(responses.GET, "https://api.x.com/2/users/me", json=load("x/error_401.json"), status=401)
 
 
 # ----- accounts check ---------------------------------------------------------
@@ -147,9 +147,9 @@ def test_accounts_check(campaign, caplog, verbosity, outcome):
 def _publish_wire(rs, platform: str, ok: bool):
     if platform == "x":
         if ok:
-            rs.add(responses.POST, "https://api.twitter.com/2/tweets", json=load("x/create_post.json"), status=201)
+            rs.add(responses.POST, "https://api.x.com/2/tweets", json=load("x/create_post.json"), status=201)
         else:
-            rs.add(responses.POST, "https://api.twitter.com/2/tweets", json=load("x/error_401.json"), status=401)
+            rs.add(responses.POST, "https://api.x.com/2/tweets", json=load("x/error_401.json"), status=401)
     elif platform == "fb":
         if ok:
             rs.add(responses.POST, f"{GRAPH}/1234567890/feed", json=load("meta/feed_post.json"))
@@ -224,7 +224,7 @@ def test_library_debug_logging_never_shows_secrets(tmp_path, caplog, capsys, ok)
             else:
                 _publish_wire(rs, key, ok)
             if key == "x" and ok:
-                rs.add(responses.POST, "https://api.twitter.com/2/tweets", json=load("x/create_post.json"), status=201)
+                rs.add(responses.POST, "https://api.x.com/2/tweets", json=load("x/create_post.json"), status=201)
             adapter = cls(account, env=TOKENS)
             try:
                 adapter.publish(post, checkpoint=lambda p: None)

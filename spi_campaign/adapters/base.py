@@ -99,13 +99,28 @@ class PublishResult:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who an account posts as, from ``check()``: e.g. ``@diskominfobali`` (X),
-    the Page name (Facebook)."""
+    """What ``check()`` found: who an account posts as (e.g. ``@diskominfobali``
+    on X, the Page name on Facebook) and what publishing will need soon.
+
+    expires_at:             when the token stops working (None: never, or unknown)
+    data_access_expires_at: Meta: when the app's access to the user's data
+                            expires (publishing stops too); None if not told
+    usage:                  the platform's usage/quota as data, e.g. ``{"used": 3,
+                            "cap": 100, "remaining": 97, "resets": "..."}``
+    notes:                  things worth knowing that are not failures
+    """
 
     id: str
     name: str
     url: str | None = None
-    detail: str | None = None     # e.g. remaining quota
+    detail: str | None = None     # e.g. remaining quota, in words
+    expires_at: datetime | None = None
+    data_access_expires_at: datetime | None = None
+    usage: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+
+CheckResult = Identity            # the name the alerting code uses for what ``check()`` returns
 
 
 @dataclass(frozen=True)
@@ -151,6 +166,8 @@ class Adapter:
     limits:      see ``Limits``
     options:     the platform-specific account keys, name -> ``Option``
     credentials: env var field names, read as ``SPI_<ACCOUNT>_<FIELD>``
+    optional_credentials: fields that enable extra behaviour when set
+                 (``APP_SECRET``, ``BEARER_TOKEN``); read with ``optional_secret``
     link_card:   the link goes in a separate field (a preview card) instead of
                  being appended to the text, when the post has no media
     """
@@ -161,6 +178,7 @@ class Adapter:
     limits: ClassVar[Limits] = Limits()
     options: ClassVar[dict[str, Option]] = {}
     credentials: ClassVar[tuple[str, ...]] = ()
+    optional_credentials: ClassVar[tuple[str, ...]] = ()
     link_card: ClassVar[bool] = False
 
     def __init__(self, account: Account, env: Mapping[str, str] | None = None, *,
@@ -207,6 +225,10 @@ class Adapter:
     def env_names(cls, account: Account) -> list[str]:
         return [account.env_prefix + f for f in cls.credentials]
 
+    @classmethod
+    def optional_env_names(cls, account: Account) -> list[str]:
+        return [account.env_prefix + f for f in cls.optional_credentials]
+
     # ----- instance side: talks to the platform -----------------------------
 
     @property
@@ -222,6 +244,14 @@ class Adapter:
             raise AuthError(f"{self.who}: environment variable {name} is not set")
         redact.register(value.strip())
         return value.strip()
+
+    def optional_secret(self, fieldname: str) -> str | None:
+        """The optional credential ``SPI_<ACCOUNT>_<FIELD>``, or None when unset."""
+        value = self.env.get(self.account.env_prefix + fieldname, "").strip()
+        if not value:
+            return None
+        redact.register(value)
+        return value
 
     def publish(self, post: Rendered, *, progress: dict[str, Any] | None = None,
                 checkpoint: Callable[[dict[str, Any]], None] | None = None) -> PublishResult:

@@ -24,8 +24,8 @@ GROUP = "spi_campaign.adapters"
 BUILTINS: dict[str, str] = {
     "file": "spi_campaign.adapters.file:FileAdapter",
     "x": "spi_campaign.adapters.x:XAdapter",
-    "facebook": "spi_campaign.adapters.facebook:FacebookAdapter",
-    "instagram": "spi_campaign.adapters.instagram:InstagramAdapter",
+    "facebook": "spi_campaign.adapters.meta.facebook:FacebookAdapter",
+    "instagram": "spi_campaign.adapters.meta.instagram:InstagramAdapter",
 }
 
 _loaded: dict[str, type["Adapter"]] = {}

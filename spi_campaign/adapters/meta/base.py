@@ -1,23 +1,25 @@
-"""``GraphAdapter``: what the Facebook Page and Instagram adapters share.
+"""``GraphAdapter``: what the Meta adapters (Facebook Page, Instagram) share.
 
-Both talk to Meta's Graph API through ``_http.GraphClient`` with one access
+They talk to Meta's Graph API through ``meta.graph.GraphClient`` with one access
 token, a configurable ``graph_version`` and ``timeout``; this base class
 builds that client once per adapter instance and closes it, and looks a lost
 post up among the account's recent posts for ``reconcile``.
 
 This module is imported when the adapter *class* is looked up (``validate``,
-``preview``), so, like the adapter modules, it imports ``_http`` (and through
-it requests and facebook-sdk) only inside methods.
+``preview``), so it imports requests and facebook-sdk only inside methods
+(through ``GraphClient``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
+from spi_campaign.adapters._content import normalise_text
+from spi_campaign.adapters._transport import from_epoch, option_float
 from spi_campaign.adapters.base import RECONCILE_MARGIN, Adapter, PublicationRef, ReconcileResult
+from spi_campaign.adapters.meta.graph import DEFAULT_GRAPH_VERSION, GraphClient, graph_version
 from spi_campaign.errors import AdapterError, PermanentError
-
-DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
 
 
 class GraphAdapter(Adapter):
@@ -28,6 +30,7 @@ class GraphAdapter(Adapter):
     """
 
     product: ClassVar[str] = ""
+    optional_credentials = ("APP_SECRET",)     # when set, every call carries appsecret_proof
 
     def __init__(self, account, env=None, *, tz=None):
         super().__init__(account, env, tz=tz)
@@ -48,8 +51,6 @@ class GraphAdapter(Adapter):
 
     def _client(self):
         if self._graph is None:
-            from spi_campaign.adapters._http import GraphClient, graph_version, option_float
-
             token = self.secret(self.credentials[0])
             try:
                 version = graph_version(self.account.options.get("graph_version"), DEFAULT_GRAPH_VERSION)
@@ -57,8 +58,24 @@ class GraphAdapter(Adapter):
                 raise PermanentError(f"{self.who}: {exc}") from None
             self._graph = GraphClient(token=token, version=version,
                                       timeout=option_float(self.account.options, "timeout", 30.0),
-                                      who=self.who, token_env=self.token_env, product=self.product)
+                                      who=self.who, token_env=self.token_env, product=self.product,
+                                      app_secret=self.optional_secret("APP_SECRET"),
+                                      app_secret_env=self.account.env_prefix + "APP_SECRET")
         return self._graph
+
+    def _token_expiry(self) -> tuple[datetime | None, datetime | None, tuple[str, ...]]:
+        """(expires_at, data_access_expires_at, notes) of the token, from
+        ``debug_token``; Meta writes 0 for "never". A failure is a note, not a
+        failed check: the token did work for the read before."""
+        try:
+            data = self._client().debug_token()
+        except AdapterError as exc:
+            return None, None, (f"token expiry not readable: {exc}",)
+        if data.get("is_valid") is False:
+            return None, None, (f"Meta says the token in {self.token_env} is not valid (debug_token)",)
+        expires, data_access = (from_epoch(data.get(k)) if data.get(k) else None
+                                for k in ("expires_at", "data_access_expires_at"))
+        return expires, data_access, ()
 
     def _search_recent(self, pub: PublicationRef, id_option: str, edge: str, *, text_field: str, noun: str,
                        what: str, fields: str, **params: Any) -> dict | ReconcileResult | None:
@@ -71,8 +88,6 @@ class GraphAdapter(Adapter):
         ``cannot_tell`` ReconcileResult when there is nothing to compare with
         or the platform cannot be asked (``noun``: what the list holds, for
         that message)."""
-        from spi_campaign.adapters._http import normalise_text
-
         if pub.rendered is None:
             return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
         since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN

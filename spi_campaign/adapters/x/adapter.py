@@ -4,17 +4,19 @@ Credentials (OAuth 1.0a user context of an app with Read and Write
 permission), from the environment: ``SPI_<ACCOUNT>_API_KEY``,
 ``_API_SECRET``, ``_ACCESS_TOKEN``, ``_ACCESS_TOKEN_SECRET``.
 
-Requests (checked against X's OpenAPI document, v2.167):
+Optional: ``SPI_<ACCOUNT>_BEARER_TOKEN`` (the app's bearer token), only for
+``GET /2/usage/tweets``, which accepts app-only authentication alone.
+
+Requests (checked against X's OpenAPI document, v2.167), all to
+``https://api.x.com`` (tweepy 4.17 hard-codes ``api.twitter.com``; the
+session sends its calls to the documented host):
 
 - ``POST /2/tweets`` through ``tweepy.Client.create_tweet`` (``text``,
   ``media.media_ids``, ``reply.in_reply_to_tweet_id``);
-- ``POST https://api.x.com/2/media/upload`` (multipart ``media`` +
-  ``media_category=tweet_image``; the id is ``data.id``) and
-  ``POST https://api.x.com/2/media/metadata`` (``{"id", "metadata":
-  {"alt_text": {"text"}}}``), signed with tweepy's ``OAuth1UserHandler``.
-  tweepy 4.17's ``API.media_upload`` still calls the v1.1 endpoint X retired
-  in 2025, so uploads do not go through tweepy;
-- ``GET /2/users/me`` (``check``, and the username for post URLs) and
+- media uploads and alt text: see ``media.py`` (tweepy 4.17's
+  ``API.media_upload`` still calls the v1.1 endpoint X retired in 2025);
+- ``GET /2/users/me`` (``check``, and the username for post URLs),
+  ``GET /2/usage/tweets`` (``check``, with the bearer token) and
   ``GET /2/users/{id}/tweets`` (``reconcile``).
 
 tweepy, requests and twitter_text are imported inside methods only.
@@ -25,19 +27,21 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, NamedTuple
 
+from spi_campaign.adapters._content import normalise_text
+from spi_campaign.adapters._transport import new_session, option_float, transport_error
 from spi_campaign.adapters.base import (RECONCILE_MARGIN, Adapter, Identity, Limits, Option, PublicationRef,
                                         PublishResult, ReconcileResult)
+from spi_campaign.adapters.x.errors import x_http_error, x_problem_detail
+from spi_campaign.adapters.x.media import XMediaUploads
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, UnknownOutcomeError
-from spi_campaign.models import Media, Rendered
+from spi_campaign.models import Rendered
 from spi_campaign.textlen import x_fits, x_weighted_length
-from spi_campaign.timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
-API = "https://api.x.com"
-MEDIA_UPLOAD_URL = API + "/2/media/upload"
-MEDIA_METADATA_URL = API + "/2/media/metadata"
-ALT_TEXT_MAX = 1000                 # CreateMediaMetadataMetadataAltText.text maxLength
+API = "https://api.x.com"            # the documented host (X's OpenAPI ``servers``)
+TWEEPY_HOST = "https://api.twitter.com/"   # tweepy 4.17 hard-codes it; the session sends to API instead
+USAGE_URL = API + "/2/usage/tweets"
 RECONCILE_PAGES = 5                 # at most 5 x 100 recent posts are read
 
 
@@ -47,7 +51,7 @@ class _Me(NamedTuple):
     name: str
 
 
-class XAdapter(Adapter):
+class XAdapter(XMediaUploads, Adapter):
     platform = "x"
     label = "X"
     style = "bright_white"
@@ -59,8 +63,10 @@ class XAdapter(Adapter):
     options = {
         "username": Option(str, help="the account's @username (saves one API read per run when building post URLs)"),
         "timeout": Option(float, default=30.0, help="seconds to wait for X to answer one request"),
+        "max_polls": Option(int, default=20, help="media processing status checks (GIFs) before giving up"),
     }
     credentials = ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
+    optional_credentials = ("BEARER_TOKEN",)     # only for GET /2/usage/tweets (app-only auth)
 
     def __init__(self, account, env=None, *, tz=None):
         super().__init__(account, env, tz=tz)
@@ -84,8 +90,6 @@ class XAdapter(Adapter):
 
     @property
     def timeout(self) -> float:
-        from spi_campaign.adapters._http import option_float
-
         return option_float(self.account.options, "timeout", 30.0)
 
     def _credentials(self) -> list[str]:
@@ -102,10 +106,8 @@ class XAdapter(Adapter):
             import requests
             import tweepy
 
-            from spi_campaign.adapters._http import new_session
-
             key, secret, token, token_secret = self._credentials()
-            self._session = new_session(self.timeout)
+            self._session = new_session(self.timeout, hosts={TWEEPY_HOST: API + "/"})
             client = tweepy.Client(consumer_key=key, consumer_secret=secret, access_token=token,
                                    access_token_secret=token_secret, return_type=requests.Response)
             client.session.close()
@@ -118,8 +120,6 @@ class XAdapter(Adapter):
         """Run a tweepy call or a request; return the ``requests.Response``."""
         import requests
         import tweepy
-
-        from spi_campaign.adapters._http import transport_error, x_http_error
 
         try:
             resp = fn()
@@ -140,8 +140,6 @@ class XAdapter(Adapter):
             body = None
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, (dict, list)) or (isinstance(data, dict) and "id" not in data):
-            from spi_campaign.adapters._http import x_problem_detail
-
             detail = x_problem_detail(resp) if isinstance(body, dict) and body.get("errors") else "no data"
             if live:
                 raise UnknownOutcomeError(f"{self.who}: {what}: X answered {resp.status_code} without the "
@@ -216,75 +214,52 @@ class XAdapter(Adapter):
         if remaining is not None:
             log.info("%s: %s posts left in X's 24-hour window", self.who, remaining)
 
-    def _check_media(self, media: tuple[Media, ...]) -> list[tuple[Media, bytes, str]]:
-        """Read and check every image before anything is uploaded."""
-        from spi_campaign.adapters._http import read_image
-
-        if len(media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(media)} images; X accepts at most {self.limits.max_media}")
-        out = []
-        for n, m in enumerate(media, 1):
-            if m.path is None:
-                raise PermanentError(f"{self.who}: image {n} has no local file (path:); X uploads files "
-                                     f"and cannot fetch a url:")
-            data, mime = read_image(m.path, who=self.who, platform="X", types=self.limits.media_types,
-                                    max_bytes=self.limits.max_media_bytes)
-            out.append((m, data, mime))
-        return out
-
-    def _upload_media(self, images: list[tuple[Media, bytes, str]], state: dict[str, Any],
-                      checkpoint: Callable[[dict[str, Any]], None] | None) -> list[str]:
-        """Upload images (reusing ids recorded in ``state`` that have not expired)."""
-        ids = [str(i) for i in state.get("media_ids") or ()][: len(images)]
-        expires = state.get("media_expires_at")
-        if ids and isinstance(expires, (int, float)) and now_utc().timestamp() > expires - 600:
-            ids = []                      # uploads expire (expires_after_secs); upload again
-        for n in range(len(ids), len(images)):
-            m, data, mime = images[n]
-            media_id, ttl = self._upload_one(m, data, mime, n + 1, len(images))
-            if m.alt:
-                self._set_alt_text(media_id, m.alt, n + 1)
-            ids.append(media_id)
-            state["media_ids"] = list(ids)
-            if ttl:
-                deadline = now_utc().timestamp() + ttl
-                old = state.get("media_expires_at")
-                state["media_expires_at"] = min(deadline, old) if isinstance(old, (int, float)) and n else deadline
-            if checkpoint:
-                checkpoint(dict(state))
-        return ids
-
-    def _upload_one(self, m: Media, data: bytes, mime: str, n: int, total: int) -> tuple[str, int | None]:
-        self._client()
-        what = f"uploading image {n} of {total} ({m.path.name if m.path else 'image'})"
-        resp = self._call(what, lambda: self._session.post(
-            MEDIA_UPLOAD_URL, files={"media": (m.path.name if m.path else "image", data, mime)},
-            data={"media_category": "tweet_image"}, auth=self._auth), live=False)
-        info = self._data(resp, what, live=False)
-        state = ((info.get("processing_info") or {}).get("state") or "").lower()
-        if state == "failed":
-            raise PermanentError(f"{self.who}: {what}: X could not process the image")
-        ttl = info.get("expires_after_secs")
-        return str(info["id"]), ttl if isinstance(ttl, int) else None
-
-    def _set_alt_text(self, media_id: str, alt: str, n: int) -> None:
-        what = f"setting the alt text of image {n}"
-        body = {"id": media_id, "metadata": {"alt_text": {"text": alt[:ALT_TEXT_MAX]}}}
-        self._call(what, lambda: self._session.post(MEDIA_METADATA_URL, json=body, auth=self._auth), live=False)
-
     # ----- check --------------------------------------------------------------
 
     def check(self) -> Identity:
         me = self._me_info()
+        usage, notes = self._usage()
+        detail = me.name or None
+        if usage:
+            words = f"X usage: {usage['used']:,} of {usage['cap']:,} posts read ({usage['remaining']:,} left)"
+            if usage.get("cap_reset_day"):
+                words += f", the cap resets on day {usage['cap_reset_day']} of the month"
+            detail = f"{detail}; {words}" if detail else words
         return Identity(id=me.id, name=f"@{me.username}", url=f"https://x.com/{me.username}",
-                        detail=me.name or None)
+                        detail=detail, usage=usage, notes=notes)
+
+    def _usage(self) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+        """The project's usage from ``GET /2/usage/tweets`` (app-only bearer token)."""
+        name = self.account.env_prefix + "BEARER_TOKEN"
+        bearer = self.optional_secret("BEARER_TOKEN")
+        if not bearer:
+            return None, (f"usage not shown: GET /2/usage/tweets accepts only the app's bearer token; "
+                          f"set {name} to see it",)
+        self._client()
+        what = "reading usage (GET /2/usage/tweets)"
+        try:
+            resp = self._call(what, lambda: self._session.get(
+                USAGE_URL, params={"usage.fields": "cap_reset_day,project_cap,project_usage"},
+                headers={"Authorization": f"Bearer {bearer}"}), live=False)
+            body = resp.json()
+        except AuthError:
+            return None, (f"usage not shown: X refused the bearer token in {name}",)
+        except (AdapterError, ValueError) as exc:
+            return None, (f"usage not shown: {exc if isinstance(exc, AdapterError) else 'unreadable answer'}",)
+        data = body.get("data") if isinstance(body, dict) else None
+        try:
+            used, cap = int(data["project_usage"]), int(data["project_cap"])
+        except (TypeError, KeyError, ValueError):
+            return None, ("usage not shown: X answered without project_usage/project_cap",)
+        usage = {"used": used, "cap": cap, "remaining": max(cap - used, 0), "unit": "posts read"}
+        if isinstance(data.get("cap_reset_day"), int):
+            usage["cap_reset_day"] = data["cap_reset_day"]
+        return usage, ()
 
     # ----- reconcile ----------------------------------------------------------
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Find the lost post among the account's recent posts by its text."""
-        from spi_campaign.adapters._http import normalise_text
-
         known = [str(i) for i in (pub.progress or {}).get("parts") or ()]
         if pub.rendered is None:
             if known:
