@@ -216,14 +216,9 @@ class Engine:
             return False
         if not post.repeat:
             return post.publish_at == occ
-        from spi_campaign.recurrence import next_after
+        from spi_campaign.recurrence import is_occurrence
 
-        if occ < post.publish_at or (post.until is not None and occ > post.until):
-            return False
-        try:
-            return next_after(post.repeat, self.config.timezone, post.publish_at, occ, post.until) == occ
-        except ValueError:
-            return False
+        return is_occurrence(post.repeat, self.config.timezone, post.publish_at, occ, post.until)
 
     # ----- sync ------------------------------------------------------------------------
 
@@ -782,18 +777,16 @@ class Engine:
     def _current_occurrence(self, post: Post, account: str, now: datetime) -> datetime | None:
         if not post.repeat:
             return post.publish_at.astimezone(UTC)
-        from spi_campaign.recurrence import next_after, occurrences
+        from spi_campaign.recurrence import last_at_or_before, next_after
 
-        past = occurrences(post.repeat, self.config.timezone, post.publish_at, now - MAX_LOOKBACK, now,
-                           post.until)
-        last = past[-1].astimezone(UTC) if past else None
+        tz = self.config.timezone
+        last = last_at_or_before(post.repeat, tz, post.publish_at, now, post.until, not_before=now - MAX_LOOKBACK)
         if last is not None:
             row = self.ledger.get((post.id, account, last))
             if row is None or row.state != "published":
                 return last
-        nxt = next_after(post.repeat, self.config.timezone, post.publish_at, now + timedelta(microseconds=1),
-                         post.until)
-        return nxt.astimezone(UTC) if nxt is not None else last
+        nxt = next_after(post.repeat, tz, post.publish_at, now + timedelta(microseconds=1), post.until)
+        return nxt if nxt is not None else last
 
     def publish_now(self, targets: list[Target], *, force: bool = False) -> list[Outcome]:
         """Publish each target now, through a claim. ``force`` also takes
