@@ -102,9 +102,12 @@ def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = 
         shown = value.isoformat() if isinstance(value, date) else str(value).strip()
         raise ValueError(f"{field} '{shown}' is out of range (the year must be {MIN_YEAR} to {MAX_YEAR})")
     if dt.tzinfo is None:
+        local = dt.replace(tzinfo=tz)
+        if local.utcoffset() == dt.replace(tzinfo=tz, fold=1).utcoffset():    # the usual case, cheaply
+            return local
         wall = resolve_wall(dt, tz)
         if wall.kind == "normal":
-            dt = dt.replace(tzinfo=tz)
+            dt = local
         else:
             when = wall.instants[0].astimezone(tz)
             if notes is not None and naive_text:
@@ -133,11 +136,11 @@ def _parse_text(text: str, field: str) -> datetime:
     example = "e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00"
     if not text.isascii():
         raise ValueError(f"{field} '{text}' is not an ISO-8601 date-time ({example}; digits 0-9 only)")
-    m = _DOT_TIME.match(text)
+    m = _DOT_TIME.match(text) if "." in text or "," in text else None
     if m is not None:
         day, hh, mm, ss, off = m.groups()
         text = f"{day}T{hh.zfill(2)}:{mm}" + (f":{ss}" if ss else "") + (off or "").strip()
-    elif _FRACTION_OF_MINUTE.match(text):
+    elif ("." in text or "," in text) and _FRACTION_OF_MINUTE.match(text):
         raise ValueError(f"{field} '{text}' is not a clock time: write 09:30 or 09.30 (hours and minutes), "
                          f"{example}")
     try:
