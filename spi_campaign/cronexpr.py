@@ -197,9 +197,11 @@ def _value(token: str, item: str, name: str, lo: int, hi: int, names) -> int:
         if bad is not None and bad.isdigit():
             raise CronError(f"{name} '{item}' contains '{bad}' (U+{ord(bad):04X}), which is not an ASCII digit; "
                             "write digits 0-9")
+        if bad is None:
+            raise CronError(f"{name} '{token}' is neither a number nor a name")
         if bad in ("?", "#"):
             raise CronError(f"{name} '{item}': '{bad}' is not crontab syntax (use * or a list such as 1,15)")
-        shown = f"'{bad}'" if bad is not None and bad.isprintable() else f"U+{ord(bad):04X}" if bad else "?"
+        shown = f"'{bad}'" if bad.isprintable() else f"U+{ord(bad):04X}"
         raise CronError(f"{name} '{item}' contains {shown}, which is not allowed here "
                         f"(use numbers {lo}-{hi}{', names' if names else ''}, *, -, / and ,)")
     if token.isdigit():
