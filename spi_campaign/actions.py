@@ -57,17 +57,16 @@ class Actions:
         e = self.e
         if not post.repeat:
             return post.publish_at.astimezone(UTC)
-        from spi_campaign.recurrence import next_after, occurrences
+        from spi_campaign.recurrence import last_at_or_before, next_after
 
-        past = occurrences(post.repeat, e.config.timezone, post.publish_at, now - MAX_LOOKBACK, now, post.until)
-        last = past[-1].astimezone(UTC) if past else None
+        tz = e.config.timezone
+        last = last_at_or_before(post.repeat, tz, post.publish_at, now, post.until, not_before=now - MAX_LOOKBACK)
         if last is not None:
             row = e.ledger.get((post.id, account, last))
             if row is None or row.state != "published":
                 return last
-        nxt = next_after(post.repeat, e.config.timezone, post.publish_at, now + timedelta(microseconds=1),
-                         post.until)
-        return nxt.astimezone(UTC) if nxt is not None else last
+        nxt = next_after(post.repeat, tz, post.publish_at, now + timedelta(microseconds=1), post.until)
+        return nxt if nxt is not None else last
 
     def publish_now(self, targets: list[Target], *, force: bool = False) -> list[Outcome]:
         """Publish each target now, through a claim. ``force`` also takes

@@ -218,10 +218,14 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
 
     publish_at = None
     if raw.get("publish_at") is not None:
+        notes: list[str] = []
         try:
-            publish_at = parse_datetime(raw["publish_at"], tz, field="publish_at")
+            publish_at = parse_datetime(raw["publish_at"], tz, field="publish_at", notes=notes)
         except ValueError as exc:
             err("publish_at", str(exc))
+        if raw.get("repeat") is None:    # a one-off time in a DST gap or overlap: say which instant is used
+            for note in notes:
+                err("publish_at", note, "warning")
     elif status == "approved":
         err("publish_at" if "publish_at" in raw else None, "an approved post needs publish_at")
 
@@ -231,10 +235,11 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
             err("repeat", f"repeat must be a cron expression in quotes, e.g. \"0 9 * * FRI\", got {type_name(repeat)}")
             repeat = None
         else:
-            from spi_campaign.recurrence import check_cron
+            from spi_campaign.recurrence import cron_warnings
 
             try:
-                check_cron(repeat, tz)
+                for warning in cron_warnings(repeat):
+                    err("repeat", warning, "warning")
             except ValueError as exc:
                 err("repeat", str(exc))
                 repeat = None

@@ -112,14 +112,9 @@ class Planner:
             return False
         if not post.repeat:
             return post.publish_at == occ
-        from spi_campaign.recurrence import next_after
+        from spi_campaign.recurrence import is_occurrence
 
-        if occ < post.publish_at or (post.until is not None and occ > post.until):
-            return False
-        try:
-            return next_after(post.repeat, self.config.timezone, post.publish_at, occ, post.until) == occ
-        except ValueError:
-            return False
+        return is_occurrence(post.repeat, self.config.timezone, post.publish_at, occ, post.until)
 
     def local(self, occ: datetime) -> str:
         """The occurrence's local wall time and the zone it was planned in."""

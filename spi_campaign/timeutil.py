@@ -10,6 +10,7 @@ Decisions (documented in README "Times"):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 
@@ -64,12 +65,18 @@ def _zone(name: str) -> tzinfo:
 
 
 def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = False,
-                   allow_date: bool = False) -> datetime:
+                   allow_date: bool = False, notes: list[str] | None = None) -> datetime:
     """Parse an ISO-8601 date-time written in YAML. Naive values are in ``tz``.
 
     ``allow_date``: a bare date is accepted (as its start, or as the end of the
-    day when ``end_of_day``). Raises ValueError with a user-facing message.
+    day when ``end_of_day``). Clock times may be written the Indonesian way,
+    ``09.30`` (and ``09.30.15``), meaning 09:30; a fraction of an hour or of a
+    minute (``09:30.5``) is refused, never read as seconds. A local time that
+    the clocks skip (DST gap) is the instant they jump; one that happens twice
+    is the first; either case appends a sentence to ``notes`` naming the
+    instant used. Raises ValueError with a user-facing message.
     """
+    naive_text = False
     if isinstance(value, datetime):  # only if a caller bypassed our loader
         dt = value
     elif isinstance(value, date):
@@ -87,26 +94,116 @@ def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = 
                 raise ValueError(f"{field} '{text}' is not a real date ({exc})") from None
             dt = datetime.combine(d, time.max if end_of_day else time.min)
         else:
-            try:
-                dt = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-            except ValueError as exc:
-                reason = str(exc)
-                if "out of range" in reason or "must be in" in reason:
-                    raise ValueError(f"{field} '{text}' is not a real date or time ({reason})") from None
-                raise ValueError(
-                    f"{field} '{text}' is not an ISO-8601 date-time (e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00)"
-                ) from None
+            dt = _parse_text(text, field)
+            naive_text = True
     else:
         raise ValueError(f"{field} must be a date-time such as 2026-12-09 09:00, got {type_name(value)}")
     if not MIN_YEAR <= dt.year <= MAX_YEAR:
         shown = value.isoformat() if isinstance(value, date) else str(value).strip()
         raise ValueError(f"{field} '{shown}' is out of range (the year must be {MIN_YEAR} to {MAX_YEAR})")
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
+        local = dt.replace(tzinfo=tz)
+        if local.utcoffset() == dt.replace(tzinfo=tz, fold=1).utcoffset():    # the usual case, cheaply
+            return local
+        wall = resolve_wall(dt, tz)
+        if wall.kind == "normal":
+            dt = local
+        else:
+            when = wall.instants[0].astimezone(tz)
+            if notes is not None and naive_text:
+                zone = getattr(tz, "key", str(tz))
+                if wall.kind == "gap":
+                    notes.append(f"{field} {dt:%Y-%m-%d %H:%M} does not exist in {zone}: the clocks jump "
+                                 f"{_hm(wall.shift)} forward then; {human(when)} is used")
+                else:
+                    later = wall.instants[1].astimezone(tz)
+                    notes.append(f"{field} {dt:%Y-%m-%d %H:%M} happens twice in {zone} (the clocks go back "
+                                 f"{_hm(wall.shift)}); the first, {human(when)}, is used (write "
+                                 f"{later.isoformat(timespec='minutes')} for the second)")
+            dt = when
     return dt
 
 
-_BARE_DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
+# A date, 'T' or spaces, then a time written with dots (the Indonesian way: 09.30, 09.30.15).
+_DOT_TIME = re.compile(r"^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})(?:T|\s+)([0-9]{1,2})\.([0-9]{2})(?:\.([0-9]{2}))?"
+                       r"(\s*(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?))?$", re.ASCII)
+# A fraction right after the hour or the minutes: Python would read it as seconds.
+_FRACTION_OF_MINUTE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:T|\s+)[0-9]{1,2}(?::?[0-9]{2})?[.,]",
+                                 re.ASCII)
+
+
+def _parse_text(text: str, field: str) -> datetime:
+    example = "e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00"
+    if not text.isascii():
+        raise ValueError(f"{field} '{text}' is not an ISO-8601 date-time ({example}; digits 0-9 only)")
+    m = _DOT_TIME.match(text) if "." in text or "," in text else None
+    if m is not None:
+        day, hh, mm, ss, off = m.groups()
+        text = f"{day}T{hh.zfill(2)}:{mm}" + (f":{ss}" if ss else "") + (off or "").strip()
+    elif ("." in text or "," in text) and _FRACTION_OF_MINUTE.match(text):
+        raise ValueError(f"{field} '{text}' is not a clock time: write 09:30 or 09.30 (hours and minutes), "
+                         f"{example}")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError as exc:
+        reason = str(exc)
+        if "out of range" in reason or "must be in" in reason:
+            raise ValueError(f"{field} '{text}' is not a real date or time ({reason})") from None
+        raise ValueError(f"{field} '{text}' is not an ISO-8601 date-time ({example})") from None
+
+
+def _hm(td: timedelta) -> str:
+    minutes = int(abs(td).total_seconds()) // 60
+    return f"{minutes // 60}h{minutes % 60:02d}" if minutes % 60 else f"{minutes // 60}h"
+
+
+@dataclass(frozen=True, slots=True)
+class Wall:
+    """What a wall-clock time is in a zone.
+
+    kind:     ``normal`` (one instant), ``gap`` (the clocks skip it) or
+              ``overlap`` (it happens twice).
+    instants: UTC; ``normal``: the instant; ``overlap``: (first, second);
+              ``gap``: (the instant the clocks jump, i.e. right after the change,).
+    shift:    the size of the jump (zero when normal).
+    """
+
+    kind: str
+    instants: tuple[datetime, ...]
+    shift: timedelta = timedelta(0)
+
+
+def resolve_wall(naive: datetime, tz: tzinfo) -> Wall:
+    """Resolve a naive local time with explicit DST rules (never with
+    ``fold`` arithmetic on local times)."""
+    naive = naive.replace(tzinfo=None)
+    a = naive.replace(tzinfo=tz, fold=0)
+    b = naive.replace(tzinfo=tz, fold=1)
+    oa, ob = a.utcoffset(), b.utcoffset()
+    if oa == ob:
+        return Wall("normal", ((naive - oa).replace(tzinfo=UTC),))
+    ua = (naive - oa).replace(tzinfo=UTC)      # zoneinfo: fold=0 takes the offset before the change
+    ub = (naive - ob).replace(tzinfo=UTC)
+    if ua.astimezone(tz).replace(tzinfo=None) == naive and ub.astimezone(tz).replace(tzinfo=None) == naive:
+        return Wall("overlap", tuple(sorted((ua, ub))), abs(oa - ob))
+    return Wall("gap", (_transition(tz, min(ua, ub), max(ua, ub)),), abs(oa - ob))
+
+
+def _transition(tz: tzinfo, lo: datetime, hi: datetime) -> datetime:
+    """The first instant in (lo, hi] with hi's UTC offset (a bisection on
+    whole seconds: tzdata changes happen on whole seconds)."""
+    target = hi.astimezone(tz).utcoffset()
+    lo_s, hi_s = 0, int((hi - lo).total_seconds())
+    while hi_s - lo_s > 1:
+        mid = (lo_s + hi_s) // 2
+        if (lo + timedelta(seconds=mid)).astimezone(tz).utcoffset() == target:
+            hi_s = mid
+        else:
+            lo_s = mid
+    return lo + timedelta(seconds=hi_s)
+
+
+_BARE_DATE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$")
 
 
 def _is_bare_date(text: str) -> bool:

@@ -205,7 +205,7 @@ def load_text(text: str) -> list[Any]:
             m = re.search(r"'([^']*)'", what)
             tag = (m.group(1) if m else "?").replace("tag:yaml.org,2002:", "!!")
             raise YamlProblem(line, f"YAML tag {tag} is not allowed (only plain YAML is read)") from None
-        raise YamlProblem(line, f"YAML syntax error: {what}") from None
+        raise YamlProblem(line, f"YAML syntax error: {what}{_quote_hint(text, line)}") from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
         char = exc.character if isinstance(exc.character, str) else chr(exc.character or 0)
@@ -216,6 +216,23 @@ def load_text(text: str) -> list[Any]:
         raise YamlProblem(None, "YAML is nested too deeply") from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise YamlProblem(None, f"YAML value cannot be read: {str(exc)[:120]}") from None
+
+
+# ``repeat: */15 * * * *`` unquoted: YAML reads '*' as an alias and '@' as reserved.
+_UNQUOTED = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][\w.-]*)\s*:\s+([*@][^#\r\n]*?)\s*(?:#.*)?$")
+
+
+def _quote_hint(text: str, line: int | None) -> str:
+    """A hint when the line is ``key: *...`` or ``key: @...`` (a cron expression)."""
+    if not line:
+        return ""
+    lines = text.splitlines()
+    m = _UNQUOTED.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    if m is None:
+        return ""
+    key, value = m.groups()
+    value = value.replace('"', "'")
+    return f' (a value starting with {value[0]!r} must be quoted: {key}: "{value}")'
 
 
 def load_file(path: Path) -> list[Any]:
