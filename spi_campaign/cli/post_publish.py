@@ -79,6 +79,12 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None) -> None
     engine = _engine(app, console, dry_run=dry_run, catch_up=cu)
     try:
         rep = engine.publish_due(campaign, on_sync=lambda s: rp.sync_report(console, s, tz))
+        # --- alerts (docs/alerts.md): after publishing; never raises, never changes the exit status ---
+        if not dry_run and campaign.config.notify:
+            from spi_campaign import notify
+
+            notify.dispatch(campaign.config, engine.ledger, engine.now())
+        # --- end alerts ---
     finally:
         _close(engine)
     rp.run_summary(console, rep, tz)
