@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import warnings
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
@@ -381,3 +380,13 @@ def test_dispatch_never_raises(setup, caplog):
     led.close()                                # a ledger that cannot be used
     res = notify.dispatch(cfg, led, NOW)
     assert res.error and "alerts not processed" in caplog.text
+
+
+def test_held_account_is_alerted_even_when_its_retry_time_lies_ahead(setup):
+    cfg, led, hook = setup
+    hold = "account 'arsip' cannot publish: out of credits (fix billing)"
+    led.insert([row("g-akun", "pending", hold=hold, attempts=1, next_attempt=NOW + timedelta(hours=6))],
+               NOW - timedelta(minutes=1))
+    notify.dispatch(cfg, led, NOW)
+    [p] = [p for p in hook.payloads() if "daily summary" not in p["title"]]
+    assert "held back: g-akun" in p["title"] and f"why: {hold}" in p["message"]

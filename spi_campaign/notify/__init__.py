@@ -46,7 +46,7 @@ class DispatchResult:
 
 def dispatch(config: "Config", ledger: "Ledger", now: datetime | None = None, *,
              problems: Sequence["Publication"] | None = None, recovered: Sequence["Publication"] = (),
-             token_warnings: Iterable[TokenWarning] = (), send: bool = True, sender=None) -> DispatchResult:
+             token_warnings: Iterable[TokenWarning] = (), send: bool = True) -> DispatchResult:
     """Record and send the alerts due at ``now``. Never raises.
 
     problems:       rows needing attention; None reads them from the ledger
@@ -55,7 +55,6 @@ def dispatch(config: "Config", ledger: "Ledger", now: datetime | None = None, *,
                     (rows alerted before are found in the ledger anyway)
     token_warnings: accounts whose tokens expire soon
     send:           False only records (e.g. a caller that sends elsewhere)
-    sender:         tests only: replaces the apprise send function
     """
     result = DispatchResult()
     if not config.notify:
@@ -74,7 +73,7 @@ def dispatch(config: "Config", ledger: "Ledger", now: datetime | None = None, *,
         if digest:
             ledger.set_meta(ev.DIGEST_META, digest[0].occurrence)
         if send:
-            result.sent, result.failed = snd.deliver(config, ledger, now, sender or snd.send)
+            result.sent, result.failed = snd.deliver(config, ledger, now)
     except Exception as exc:   # alerts never affect publishing
         from spi_campaign.redact import scrub
 

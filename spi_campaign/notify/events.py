@@ -57,8 +57,10 @@ def classify(row: Publication, now: datetime) -> tuple[str, str, datetime] | Non
         return row.state, ts(row.claimed_at) if row.claimed_at else "", at
     if row.state == "missed":
         return "missed", "", row.updated_at or row.occurrence
-    if row.state == "pending" and row.hold and row.due_at <= now:
-        return "held", "", row.due_at
+    # Held once its time has come (even when a retry time lies ahead: an
+    # account held for a billing reason needs a person now).
+    if row.state == "pending" and row.hold and row.occurrence <= now:
+        return "held", "", max(row.occurrence, row.updated_at or row.occurrence)
     return None
 
 
@@ -180,7 +182,7 @@ def digest_body(config: Config, rows: list[Publication], now: datetime) -> str:
     failed = [r for r in rows if r.state == "failed" and (r.claimed_at or r.updated_at or now) >= since]
     missed = [r for r in rows if r.state == "missed" and (r.updated_at or r.occurrence) >= since]
     unknown = [r for r in rows if r.state == "unknown"]
-    held = [r for r in rows if r.state == "pending" and r.hold and r.due_at <= now]
+    held = [r for r in rows if r.state == "pending" and r.hold and r.occurrence <= now]
     upcoming = sorted((r for r in rows if r.state == "pending" and not r.hold and now < r.due_at <= until),
                       key=lambda r: r.due_at)
     out = [f"Last 24 hours, up to {human(now, tz)}:"]

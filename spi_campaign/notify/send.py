@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Callable
 
 from spi_campaign import redact
 from spi_campaign.ledger import Ledger
@@ -25,9 +24,6 @@ FIRST_RETRY = timedelta(minutes=1)    # then doubling, capped at MAX_RETRY
 MAX_RETRY = timedelta(hours=1)
 NOTIFY_TYPES = {"failed": "failure", "unknown": "failure", "missed": "warning", "held": "warning",
                 "token_expiring": "warning", "recovered": "success", "digest": "info"}
-
-Sender = Callable[[str, str, str, str], None]
-
 
 class SendError(Exception):
     """A notice could not be sent; the message is one line, secrets scrubbed."""
@@ -121,7 +117,7 @@ def message(config: Config, event: str, items: list[Notice]) -> tuple[str, str]:
     return head, "\n\n".join(parts)
 
 
-def deliver(config: Config, ledger: Ledger, now: datetime, sender: Sender = send) -> tuple[int, int]:
+def deliver(config: Config, ledger: Ledger, now: datetime) -> tuple[int, int]:
     """Send every due notice, one message per (destination, event). A failed
     send stays pending with a backoff; a notice older than ``alert_window``
     (or whose destination left config.yaml) is given up. (sent, failed)."""
@@ -154,7 +150,7 @@ def deliver(config: Config, ledger: Ledger, now: datetime, sender: Sender = send
             continue
         title, body = message(config, event, items)
         try:
-            sender(url, title, body, NOTIFY_TYPES.get(event, "info"))
+            send(url, title, body, NOTIFY_TYPES.get(event, "info"))
         except SendError as exc:
             failed += len(items)
             at = now + timedelta(seconds=time.monotonic() - start)
