@@ -18,8 +18,8 @@ from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_nam
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
-TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "alert_window",
-            "accounts")
+TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts",
+            "notify", "alert_window", "digest_at")
 ACCOUNT_KEYS = ("platform", "max_per_day")
 
 
@@ -92,7 +92,6 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
             return parse_duration(default)
 
     catch_up = duration("catch_up", "6h")
-    alert_window = duration("alert_window", "7d")
     name = raw.get("name", root.name or "campaign")
     if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
         err(lines.get("name"), f"name must be a short one-line text naming the campaign, got {short_repr(name)}")
@@ -116,9 +115,13 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         if acc is not None:
             accounts[str(name)] = acc
 
+    from spi_campaign.notify import settings as notify_settings   # alerts: docs/alerts.md
+
+    notify, alert_window, digest_at = notify_settings.read(raw, lines, err)
+
     cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
                  catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts,
-                 name=name.strip(), alert_window=alert_window)
+                 name=name.strip(), notify=notify, alert_window=alert_window, digest_at=digest_at)
     return cfg, problems
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,18 @@ class Account:
         return env_prefix(self.name)
 
 
+@dataclass(slots=True, frozen=True)
+class Destination:
+    """One ``notify:`` entry (docs/alerts.md). ``url`` is the apprise URL as
+    written in config.yaml: secrets in it are ``${SPI_NOTIFY_...}``
+    references, expanded only when sending, so ``url`` is safe to show and
+    store. ``events``: the events it wants (notify.model.EVENTS)."""
+
+    url: str
+    events: tuple[str, ...]
+    line: int | None = None
+
+
 @dataclass(slots=True)
 class Config:
     path: Path                       # the config file (may not exist: embedded defaults)
@@ -87,7 +99,12 @@ class Config:
     # The campaign's identity: its ledger belongs to it (default: the config folder's name).
     name: str = "campaign"
     # Failed/unknown/missed/held publications this recent keep every run exiting 1.
+    # Alerts (docs/alerts.md): destinations; how old a problem may be and
+    # still be alerted (and how long an unsendable alert is retried); when
+    # the daily digest goes out, in the campaign timezone.
+    notify: tuple[Destination, ...] = ()
     alert_window: timedelta = timedelta(days=7)
+    digest_at: time = time(8, 0)
 
     def unknown_account(self, name: str) -> str:
         """The one message for an account name that is not in config.yaml."""

@@ -62,6 +62,7 @@ class Daemon:
         self._want_config = False
         self._loader: threading.Thread | None = None
         self._seq = 0
+        self._alerting: threading.Thread | None = None
 
     # ----- lifecycle ------------------------------------------------------------------
 
@@ -305,6 +306,22 @@ class Daemon:
             if problems:
                 rp.problems_summary(self.console, problems)
         self._sync_and_dispatch()
+        self._alerts()
+
+    def _alerts(self) -> None:
+        """Alerts (docs/alerts.md) from the daemon, every minute, in a thread
+        of their own: sending may take seconds and never delays publishing."""
+        cfg = self.engine.config
+        if self.dry_run or not cfg.notify or (self._alerting is not None and self._alerting.is_alive()):
+            return
+
+        def send() -> None:
+            from spi_campaign import notify
+
+            notify.dispatch(cfg, self.engine.ledger, self.engine.now())
+
+        self._alerting = threading.Thread(target=send, name="spi-alerts", daemon=True)
+        self._alerting.start()
 
 
 def _same_config(a, b) -> bool:

@@ -108,6 +108,12 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_led
             raise click.ClickException(f"{len(not_ready)} readiness problem(s); nothing was published (--strict)")
         rep = engine.publish_due(campaign, on_sync=lambda s: rp.sync_report(console, s, tz))
         rep.readiness = [p.line(tz) for p in not_ready]
+        # --- alerts (docs/alerts.md): after publishing; never raises, never changes the exit status ---
+        if not dry_run and campaign.config.notify:
+            from spi_campaign import notify
+
+            notify.dispatch(campaign.config, engine.ledger, engine.now())
+        # --- end alerts ---
     finally:
         _close(engine)
     rp.run_summary(console, rep, tz)

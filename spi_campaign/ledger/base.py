@@ -167,3 +167,36 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def heartbeat(self, tokens: Iterable[str], lease_until: datetime) -> None:
         """Extend the lease of rows we are publishing."""
+
+    # ----- notifications (spi_campaign.notify, docs/alerts.md) ----------------------------
+    # ``Notice`` is spi_campaign.notify.model.Notice. Alerts never block
+    # publishing: these touch only the ``notifications`` table.
+
+    @abc.abstractmethod
+    def notify_record(self, notices: Iterable[Any], now: datetime) -> int:
+        """Insert the notices whose key is not recorded yet (insert-or-ignore,
+        one transaction): concurrent runs record, so send, each alert once.
+        How many were new."""
+
+    @abc.abstractmethod
+    def notify_claim(self, now: datetime, lease_until: datetime, limit: int = 200) -> list[Any]:
+        """Atomically take the notices due for sending (``pending`` with
+        ``next_attempt`` unset or past, or ``sending`` whose lease expired: a
+        sender that died) and mark them ``sending`` with a fresh claim token."""
+
+    @abc.abstractmethod
+    def notify_finish(self, notices: Iterable[Any], now: datetime, *, status: str, error: str | None = None,
+                      next_attempt: datetime | None = None, count_attempt: bool = True) -> None:
+        """Record the result of claimed notices (only where the claim token is
+        still ours): ``sent``, ``expired``, or ``pending`` again (a retry at
+        ``next_attempt``)."""
+
+    @abc.abstractmethod
+    def notify_subjects(self, events: Iterable[str], since: datetime) -> list[tuple[str, Key]]:
+        """(destination, publication key) of the notices of one of ``events``
+        recorded at or after ``since`` (to tell when such a publication
+        recovers)."""
+
+    @abc.abstractmethod
+    def notifications(self, *, status: str | None = None) -> list[Any]:
+        """Recorded notices, oldest first."""

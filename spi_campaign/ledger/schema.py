@@ -59,6 +59,29 @@ COMMON = [
 ]
 
 V2 = [
+    # alerts (spi_campaign.notify, docs/alerts.md)
+    """CREATE TABLE IF NOT EXISTS notifications (
+    destination  TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    post         TEXT NOT NULL DEFAULT '',
+    account      TEXT NOT NULL DEFAULT '',
+    occurrence   TEXT NOT NULL DEFAULT '',
+    since        TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL DEFAULT '',
+    title        TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('pending','sending','sent','expired')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_attempt TEXT,
+    error        TEXT,
+    claim_token  TEXT,
+    lease_until  TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    sent_at      TEXT,
+    PRIMARY KEY (destination, event, post, account, occurrence, since)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (status, next_attempt)",
     # claim_next: the first due row of one account, in due order, one index seek
     """CREATE INDEX IF NOT EXISTS publications_claim ON publications
        (account, COALESCE(next_attempt, occurrence), occurrence, post) WHERE state = 'pending' AND hold IS NULL""",

@@ -1,0 +1,197 @@
+"""From ledger rows to notices: which event a publication is, the text of
+its alert, the daily digest. Pure functions of their arguments (plus
+ledger reads for ``recovered`` and the digest); nothing is sent here."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from spi_campaign.ledger import Ledger, Publication, ts
+from spi_campaign.models import Config, Destination
+from spi_campaign.notify.model import PROBLEM_EVENTS, Notice, TokenWarning
+from spi_campaign.timeutil import human
+
+# A publication alerted as a problem is watched this long for its recovery.
+RECOVERY_LOOKBACK = timedelta(days=30)
+DIGEST_META = "notify_digest_day"        # meta key: the local day of the last digest recorded
+MAX_LINES = 20                           # items listed in one message; more are counted
+
+HINTS = {
+    "failed": "Fix the cause, then: spi post retry {post} --account {account}",
+    "unknown": ("It may be live. Check the platform, then: spi post resolve {post} --account {account} "
+                "--published URL (or --not-published)"),
+    "missed": "It was not published in time and will not be. To publish it now: spi post publish {post} "
+              "--account {account}",
+    "held": "Due but held back: fix the post or its file (spi post validate); it goes out once fixed, "
+            "within the catch-up window.",
+    "recovered": "Published after all.",
+}
+HEADLINES = {
+    "failed": "{n} publication(s) failed",
+    "unknown": "{n} publication(s) with unknown outcome (may be live)",
+    "missed": "{n} publication(s) missed",
+    "held": "{n} due publication(s) held back",
+    "recovered": "{n} publication(s) recovered",
+    "token_expiring": "{n} account token(s) expiring",
+    "digest": "daily summary",
+}
+
+
+def campaign_name(config: Config) -> str:
+    """The campaign as titles name it: its folder."""
+    return config.root.name or str(config.root)
+
+
+def title(config: Config, event: str, n: int = 1, extra: str = "") -> str:
+    head = HEADLINES.get(event, event).format(n=n)
+    if n == 1:
+        head = head.replace("(s)", "").replace("1 publication", "a publication").replace("1 account", "an account")
+    return f"[spi {campaign_name(config)}] {head}{extra}"
+
+
+def classify(row: Publication, now: datetime) -> tuple[str, str, datetime] | None:
+    """(event, since, when it happened) for a row needing attention, else None."""
+    if row.state in ("failed", "unknown"):
+        at = row.claimed_at or row.updated_at or now
+        return row.state, ts(row.claimed_at) if row.claimed_at else "", at
+    if row.state == "missed":
+        return "missed", "", row.updated_at or row.occurrence
+    # Held once its time has come (even when a retry time lies ahead: an
+    # account held for a billing reason needs a person now).
+    if row.state == "pending" and row.hold and row.occurrence <= now:
+        return "held", "", max(row.occurrence, row.updated_at or row.occurrence)
+    return None
+
+
+def attention_rows(ledger: Ledger) -> list[Publication]:
+    """Rows that may need an alert: failed, unknown, missed, held."""
+    return [r for r in ledger.rows(states=("failed", "unknown", "missed", "pending"))
+            if r.state != "pending" or r.hold]
+
+
+def describe(config: Config, row: Publication, event: str) -> str:
+    """The alert body for one publication: post, account, occurrence, state,
+    error and what to do (the error is the ledger's, already scrubbed)."""
+    tz = config.timezone
+    state = "pending, held" if event == "held" else row.state
+    lines = [f"post: {row.post}", f"account: {row.account}", f"occurrence: {human(row.occurrence, tz)}",
+             f"state: {state}" + (f" after {row.attempts} attempt(s)" if row.state in ("failed", "unknown") else "")]
+    if event == "held" and row.hold:
+        lines.append(f"why: {row.hold}")
+    elif event == "recovered":
+        if row.url:
+            lines.append(f"url: {row.url}")
+    elif row.error:
+        lines.append(f"error: {row.error}")
+    hint = HINTS.get(event)
+    if hint:
+        lines.append(hint.format(post=row.post, account=row.account))
+    return "\n".join(lines)
+
+
+def _notice(config: Config, dest: Destination, event: str, row: Publication, since: str) -> Notice:
+    return Notice(destination=dest.url, event=event, post=row.post, account=row.account,
+                  occurrence=ts(row.occurrence), since=since, state=row.state,
+                  title=title(config, event, extra=f": {row.post} on {row.account}"),
+                  body=describe(config, row, event))
+
+
+def problem_notices(config: Config, rows: Iterable[Publication], now: datetime) -> list[Notice]:
+    start = now - config.alert_window
+    out = []
+    for row in rows:
+        c = classify(row, now)
+        if c is None or c[2] < start:
+            continue
+        event, since, _ = c
+        out += [_notice(config, d, event, row, since) for d in config.notify if event in d.events]
+    return out
+
+
+def recovered_notices(config: Config, ledger: Ledger, explicit: Sequence[Publication], now: datetime) -> list[Notice]:
+    """``recovered``: a publication some destination was alerted about is now
+    published (to that destination); rows the caller names go to every
+    destination that wants ``recovered``."""
+    want = {d.url: d for d in config.notify if "recovered" in d.events}
+    if not want:
+        return []
+    out: list[Notice] = []
+    seen: dict = {}
+    for dest_url, key in ledger.notify_subjects(PROBLEM_EVENTS, now - RECOVERY_LOOKBACK):
+        if dest_url not in want:
+            continue
+        if key not in seen:
+            seen[key] = ledger.get(key)
+        row = seen[key]
+        if row is not None and row.state == "published":
+            out.append(_notice(config, want[dest_url], "recovered", row, ts(row.published_at) or ""))
+    for row in explicit:
+        if row.state == "published":
+            out += [_notice(config, d, "recovered", row, ts(row.published_at) or "") for d in want.values()]
+    return out
+
+
+def token_notices(config: Config, warnings: Iterable[TokenWarning]) -> list[Notice]:
+    tz = config.timezone
+    out = []
+    for w in warnings:
+        when = human(w.expires_at, tz) if w.expires_at else "soon"
+        body = "\n".join([f"account: {w.account}", f"token expires: {when}"] + ([w.detail] if w.detail else [])
+                         + ["Renew it, then check with: spi accounts check " + w.account])
+        for d in config.notify:
+            if "token_expiring" in d.events:
+                out.append(Notice(destination=d.url, event="token_expiring", account=w.account,
+                                  occurrence=ts(w.expires_at) or "", title=title(config, "token_expiring",
+                                                                                  extra=f": {w.account}"),
+                                  body=body))
+    return out
+
+
+def digest_notices(config: Config, ledger: Ledger, now: datetime) -> list[Notice]:
+    """Today's digest (campaign timezone), once ``digest_at`` has passed and
+    if it was not recorded yet."""
+    want = [d for d in config.notify if "digest" in d.events]
+    local = now.astimezone(config.timezone)
+    if not want or local.time().replace(tzinfo=None) < config.digest_at:
+        return []
+    day = local.date().isoformat()
+    if ledger.meta(DIGEST_META) == day:
+        return []
+    body = digest_body(config, ledger.rows(), now)
+    return [Notice(destination=d.url, event="digest", occurrence=day, title=title(config, "digest", extra=f" {day}"),
+                   body=body) for d in want]
+
+
+def digest_body(config: Config, rows: list[Publication], now: datetime) -> str:
+    tz = config.timezone
+    since, until = now - timedelta(days=1), now + timedelta(days=1)
+
+    def line(r: Publication, extra: str = "") -> str:
+        return f"  {human(r.occurrence, tz)}  {r.post} -> {r.account}{extra}"
+
+    def section(name: str, items: list[Publication], fmt) -> list[str]:
+        if not items:
+            return [f"{name}: 0"]
+        out = [f"{name}: {len(items)}"] + [fmt(r) for r in items[:MAX_LINES]]
+        if len(items) > MAX_LINES:
+            out.append(f"  ... and {len(items) - MAX_LINES} more (spi post status)")
+        return out
+
+    published = [r for r in rows if r.state == "published" and r.published_at and r.published_at >= since]
+    failed = [r for r in rows if r.state == "failed" and (r.claimed_at or r.updated_at or now) >= since]
+    missed = [r for r in rows if r.state == "missed" and (r.updated_at or r.occurrence) >= since]
+    unknown = [r for r in rows if r.state == "unknown"]
+    held = [r for r in rows if r.state == "pending" and r.hold and r.occurrence <= now]
+    upcoming = sorted((r for r in rows if r.state == "pending" and not r.hold and now < r.due_at <= until),
+                      key=lambda r: r.due_at)
+    out = [f"Last 24 hours, up to {human(now, tz)}:"]
+    out += section("published", published, lambda r: line(r, f" {r.url}" if r.url else ""))
+    out += section("failed", failed, lambda r: line(r, f": {r.error}" if r.error else ""))
+    out += section("missed", missed, line)
+    out.append("Needs a person now:")
+    out += section("unknown outcome (may be live)", unknown, line)
+    out += section("held back", held, lambda r: line(r, f": {r.hold}"))
+    out.append("Next 24 hours:")
+    out += section("scheduled", upcoming, line)
+    return "\n".join(out)
