@@ -27,7 +27,30 @@ STATE_STYLES = {"pending": "white", "publishing": "cyan", "published": "green", 
 _print_lock = threading.Lock()
 
 
-def _print(console: Console, text: Text) -> None:
+def log_console(tz: tzinfo, *, stamp: bool | None = None) -> Console:
+    """The console of ``publish-due`` and ``schedule``. When stdout is not a
+    terminal (cron, a log file, systemd), or ``stamp`` is True, every line
+    they print starts with the time it was printed, ISO-8601 with the
+    campaign offset (``2026-12-09T09:00:02+08:00``), so a log can be read
+    on its own."""
+    console = Console(highlight=False)
+    if stamp is None:
+        try:
+            stamp = not console.file.isatty()
+        except (AttributeError, ValueError):
+            stamp = True
+    console.spi_stamp_tz = tz if stamp else None  # type: ignore[attr-defined]  # read by _print
+    return console
+
+
+def _print(console: Console, text: Text, *, timed: bool = False) -> None:
+    """One line. On a stamping console (``log_console``) it gets the current
+    time in front, unless it already starts with a time (``timed``)."""
+    tz = getattr(console, "spi_stamp_tz", None)
+    if tz is not None and not timed:
+        from spi_campaign.timeutil import now_utc
+
+        text = Text(f"{iso(now_utc(), tz)} ").append_text(text)
     with _print_lock:
         console.print(text, soft_wrap=True, highlight=False)
 
@@ -54,7 +77,7 @@ def outcome_line(console: Console, o: Outcome, tz: tzinfo) -> None:
         t.append(f" next attempt {human(o.next_attempt, tz)}", style="yellow")
     if o.error and o.result != "published":
         t.append(f" - {o.error}")
-    _print(console, t)
+    _print(console, t, timed=True)
 
 
 def dry_run_post(console: Console, r: Rendered, tz: tzinfo) -> None:
