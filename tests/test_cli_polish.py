@@ -290,6 +290,8 @@ def test_the_cron_example_of_the_help_and_the_readme_agree_and_mail_on_failure(t
     block = readme.split("```cron", 1)[1].split("```", 1)[0]
     line = _cron_line(block)
     assert line == _cron_line(invoke("post", "publish-due", "--help").output)
+    assert line == _cron_line((ROOT / "docs" / "deploy.md").read_text(encoding="utf-8"))
+    assert "MAILTO=" in block and "MAILTO=" in invoke("post", "publish-due", "--help").output
     # Run it as cron would (sh -c), with the example's paths pointing here.
     _due_and_missed(tmp_path)
     log, envfile = tmp_path / "spi.log", tmp_path / "spi.env"
