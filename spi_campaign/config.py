@@ -41,7 +41,8 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         problems.append(Problem(fname, line, None, account, severity, message))
 
     if not path.exists():
-        err(None, "config file not found (create one with 'spi init', or pass --config PATH)")
+        err(None, f"config file not found: {os.path.abspath(path)} "
+                  "(create one with 'spi init', or pass --config PATH)")
         return None, problems
     try:
         docs = load_file(path)

@@ -13,7 +13,6 @@ from typing import Any, Iterable
 
 from rich.console import Console, Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from spi_campaign.models import Problem
@@ -60,26 +59,45 @@ def problems_json(summary: dict[str, int], problems: Iterable[Problem]) -> str:
 
 
 def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None:
-    """``rows`` as produced by ``views.list_rows``."""
+    """``rows`` as produced by ``views.list_rows``: a grid, or stacked
+    records when the console is too narrow (see ``layout``)."""
+    from spi_campaign.layout import Record, show
+
     if not rows:
         console.print("No posts match.")
         return
-    table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False, leading=1)
-    table.add_column("Next publish", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Id / topic", overflow="fold")
-    table.add_column("Accounts", no_wrap=True)
     status_style = {"approved": "green", "draft": "yellow", "cancelled": "red"}
+    records = []
     for r in rows:
         when = Text(human(r["_next"], tz) if r["_next"] else "-")
         if r["repeat"]:
             when.append(f"\n↻ {r['repeat']}", style="dim")
+        done = {p["account"] for p in r.get("published", ())}
+        status = Text(r["status"], style=status_style.get(r["status"], ""))
+        mark = ""
+        if done:
+            mark = "published" if done >= set(r["accounts"]) else f"published {len(done)}/{len(r['accounts'])}"
+            status.append(f"\n{mark}", style="green")
         ident = Text(r["id"], style="cyan")
         if r["topic"]:
             ident.append(f"\n{r['topic']}", style="dim")
-        table.add_row(when, Text(r["status"], style=status_style.get(r["status"], "")), ident,
-                      Text("\n".join(r["accounts"])))
-    console.print(table)
+        accounts = Text()
+        for i, name in enumerate(r["accounts"]):
+            if i:
+                accounts.append(", ")
+            accounts.append(f"✓{name}" if name in done else name, style="green" if name in done else "")
+        stacked_status = Text(r["status"], style=status_style.get(r["status"], ""))
+        if mark:
+            stacked_status.append(f", {mark}", style="green")
+        fields = [("next", Text(human(r["_next"], tz) if r["_next"] else "-")), ("status", stacked_status)]
+        if r["repeat"]:
+            fields.append(("repeat", Text(r["repeat"])))
+        if r["topic"]:
+            fields.append(("topic", Text(r["topic"])))
+        fields.append(("accounts", accounts))
+        records.append(Record(cells=[when, status, ident], title=Text(r["id"], style="bold cyan"), fields=fields,
+                              detail=[Text("accounts: ", style="dim").append_text(accounts)]))
+    show(console, ["Next publish", "Status", "Post / topic"], records, blank_between=True)
 
 
 def preview_panels(console: Console, items: list[dict[str, Any]], tz: tzinfo) -> None:

@@ -15,39 +15,45 @@ if TYPE_CHECKING:
 
 
 def accounts_table(console, rows: list[AccountRow]) -> None:
-    from rich.table import Table
+    """A grid (options and credential variables on lines of their own under
+    each account) or, on a narrow console, one block per account: names,
+    variable names and page ids are never cut (see ``layout``)."""
     from rich.text import Text
+
+    from spi_campaign.layout import Record, show
 
     if not rows:
         console.print("No accounts in config.yaml.")
         return
-    table = Table(header_style="bold")
-    for col in ("Account", "Platform", "Credentials (environment variables)", "Posts"):
-        table.add_column(col, overflow="fold")
+    records = []
     for r in rows:
-        creds = Text()
+        creds = []
         if not r.credentials:
-            creds.append("none needed", style="green")
-        for i, (name, is_set) in enumerate(r.credentials):
-            if i:
-                creds.append("\n")
-            creds.append("set      " if is_set else "MISSING  ", style="green" if is_set else "bold red")
-            creds.append(name)
+            creds.append(Text("credentials: none needed", style="green"))
+        for name, is_set in r.credentials:
+            line = Text("set      " if is_set else "MISSING  ", style="green" if is_set else "bold red")
+            creds.append(line.append(name))
         for name, is_set in r.optional_credentials:
-            if len(creds):
-                creds.append("\n")
-            creds.append("set      " if is_set else "optional ", style="green" if is_set else "dim")
-            creds.append(name, style=None if is_set else "dim")
+            line = Text("set      " if is_set else "optional ", style="green" if is_set else "dim")
+            creds.append(line.append(name, style=None if is_set else "dim"))
         if r.posts is None:
             posts = Text("?")
         else:
             posts = Text(f"{r.posts}" + (f" ({r.approved} approved)" if r.posts else ""))
-        target = Text(r.name, style="cyan")
-        for key, value in r.options.items():
-            target.append(f"\n{key}: {value}", style="dim")
-        table.add_row(target, Text(f"{r.platform}\n{r.label}" if r.label != r.platform else r.platform),
-                      creds, posts)
-    console.print(table)
+        options = [Text(f"{key}: {value}", style="dim") for key, value in r.options.items()]
+        labelled = r.label != r.platform
+        fields = [("platform", Text(f"{r.platform} - {r.label}" if labelled else r.platform)), ("posts", posts)]
+        fields += [(key, Text(str(value))) for key, value in r.options.items()]
+        if not r.credentials:
+            fields.append(("credentials", Text("none needed", style="green")))
+        for name, is_set in r.credentials:
+            fields.append(("set" if is_set else "MISSING", Text(name, style="" if is_set else "bold red")))
+        for name, is_set in r.optional_credentials:
+            fields.append(("set" if is_set else "optional", Text(name, style="" if is_set else "dim")))
+        platform = Text(f"{r.platform}\n{r.label}" if labelled else r.platform)
+        records.append(Record(cells=[Text(r.name, style="cyan"), platform, posts],
+                              title=Text(r.name, style="bold cyan"), fields=fields, detail=options + creds))
+    show(console, ["Account", "Platform", "Posts"], records, blank_between=True)
     missing = [r for r in rows if not r.ready]
     if missing:
         console.print(Text(f"{len(missing)} account(s) cannot publish until the missing variables are set; "
@@ -59,15 +65,16 @@ def accounts_json(rows: list[AccountRow]) -> str:
 
 
 def checks_table(console, rows: list[CheckRow]) -> None:
-    from rich.table import Table
+    """A grid (who the account posts as, or the problem, on a line of its own
+    under each account) or, on a narrow console, one block per account."""
     from rich.text import Text
+
+    from spi_campaign.layout import Record, show
 
     if not rows:
         console.print("No accounts to check.")
         return
-    table = Table(header_style="bold")
-    for col in ("Account", "Platform", "Result", "Posts as / problem"):
-        table.add_column(col, overflow="fold")
+    records = []
     for r in rows:
         if r.ok:
             who = Text(r.posts_as or r.identity_id or "-", style="bold")
@@ -85,8 +92,12 @@ def checks_table(console, rows: list[CheckRow]) -> None:
         else:
             who = Text(r.error or "failed", style="red")
             result = Text(f"FAILED ({r.kind})" if r.kind else "FAILED", style="bold red")
-        table.add_row(Text(r.name, style="cyan"), Text(r.platform), result, who)
-    console.print(table)
+        records.append(Record(cells=[Text(r.name, style="cyan"), Text(r.platform), result],
+                              title=Text(r.name, style="bold cyan"),
+                              fields=[("platform", Text(r.platform)), ("result", result),
+                                      ("posts as" if r.ok else "problem", who)],
+                              detail=[who]))
+    show(console, ["Account", "Platform", "Result"], records)
     bad = sum(1 for r in rows if not r.ok)
     warned = sum(1 for r in rows if r.ok and r.warnings)
     console.print(Text(f"{len(rows) - bad} ok, {bad} failed" + (f", {warned} with a warning" if warned else ""),

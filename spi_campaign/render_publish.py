@@ -12,7 +12,6 @@ from typing import Any, Iterable
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from spi_campaign.engine import Outcome, RunReport, SyncReport
@@ -28,7 +27,30 @@ STATE_STYLES = {"pending": "white", "publishing": "cyan", "published": "green", 
 _print_lock = threading.Lock()
 
 
-def _print(console: Console, text: Text) -> None:
+def log_console(tz: tzinfo, *, stamp: bool | None = None) -> Console:
+    """The console of ``publish-due`` and ``schedule``. When stdout is not a
+    terminal (cron, a log file, systemd), or ``stamp`` is True, every line
+    they print starts with the time it was printed, ISO-8601 with the
+    campaign offset (``2026-12-09T09:00:02+08:00``), so a log can be read
+    on its own."""
+    console = Console(highlight=False)
+    if stamp is None:
+        try:
+            stamp = not console.file.isatty()
+        except (AttributeError, ValueError):
+            stamp = True
+    console.spi_stamp_tz = tz if stamp else None  # type: ignore[attr-defined]  # read by _print
+    return console
+
+
+def _print(console: Console, text: Text, *, timed: bool = False) -> None:
+    """One line. On a stamping console (``log_console``) it gets the current
+    time in front, unless it already starts with a time (``timed``)."""
+    tz = getattr(console, "spi_stamp_tz", None)
+    if tz is not None and not timed:
+        from spi_campaign.timeutil import now_utc
+
+        text = Text(f"{iso(now_utc(), tz)} ").append_text(text)
     with _print_lock:
         console.print(text, soft_wrap=True, highlight=False)
 
@@ -55,7 +77,7 @@ def outcome_line(console: Console, o: Outcome, tz: tzinfo) -> None:
         t.append(f" next attempt {human(o.next_attempt, tz)}", style="yellow")
     if o.error and o.result != "published":
         t.append(f" - {o.error}")
-    _print(console, t)
+    _print(console, t, timed=True)
 
 
 def dry_run_post(console: Console, r: Rendered, tz: tzinfo) -> None:
@@ -228,32 +250,40 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
         console.print("No publications match." if filtered else
                       "No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
         return
-    # The detail (URL, error, next attempt) gets a line of its own under the
-    # row, so the table stays readable at 80 columns.
-    table = Table(header_style="bold", box=None, pad_edge=False, show_edge=False)
-    table.add_column("occurrence", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    table.add_column("att.", justify="right", no_wrap=True)
-    table.add_column("post -> account", overflow="fold")
+    # A grid (the URL, error or next attempt on lines of their own under the
+    # row) when it fits, else one block per publication: ids and URLs are
+    # never cut (see layout.py).
+    from spi_campaign.layout import Record, show
+
+    records = []
     for r in rows:
+        state = Text(r.state, style=STATE_STYLES.get(r.state, ""))
         detail = Text()
+        fields: list[tuple[str, Text]] = [("occurrence", Text(human(r.occurrence, tz))), ("state", state),
+                                          ("attempts", Text(str(r.attempts)))]
         if r.state == "pending" and r.next_attempt:
             detail.append(f"next attempt {human(r.next_attempt, tz)}", style="yellow")
+            fields.append(("next attempt", Text(human(r.next_attempt, tz), style="yellow")))
         if r.url:
+            if detail:
+                detail.append(" ")
             detail.append(r.url, style="underline")
+            fields.append(("url", Text(r.url, style="underline")))
         info = r.error or r.hold
         if info and r.state != "published":
             if detail:
                 detail.append(" ")
             detail.append(info)
+            fields.append(("error" if r.error else "held", Text(info)))
         who = Text(r.post, style="cyan")
-        who.append(" -> ")
+        who.append("\n-> ")
         who.append(r.account, style="cyan")
-        table.add_row(human(r.occurrence, tz), Text(r.state, style=STATE_STYLES.get(r.state, "")),
-                      str(r.attempts), who)
-        if detail:
-            table.add_row("", "", "", Text("  ").append_text(detail))
-    console.print(table)
+        title = Text(r.post, style="bold cyan")
+        title.append(" -> ")
+        title.append(r.account, style="bold cyan")
+        records.append(Record(cells=[Text(human(r.occurrence, tz)), state, Text(str(r.attempts)), who],
+                              title=title, fields=fields, detail=[detail] if detail else []))
+    show(console, ["occurrence", "state", "att", "post -> account"], records)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -12,11 +13,13 @@ from spi_campaign.timeutil import get_zone, now_utc
 SAMPLE_POST = "posts/contoh-tolak-gratifikasi.yaml"
 
 
-def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[str, bool]]:
+def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[str, str]]:
     """Create config.yaml and a sample post in ``directory``.
 
-    Returns ``(relative path, created)`` for each file; ``created`` is False
-    when the file already existed and was left untouched.
+    Returns ``(relative path, state)`` for each file: ``"created"``,
+    ``"exists"`` (left untouched) or ``"skipped"``: the sample post is only
+    written together with a new config.yaml, so running ``spi init`` in an
+    existing campaign never brings back a sample post the user deleted.
     """
     now = now or now_utc()
     tz = get_zone("Asia/Makassar")
@@ -32,16 +35,20 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
     results = []
     for rel, text in files.items():
         target = directory / rel
+        if rel == SAMPLE_POST and ("config.yaml", "created") not in results:
+            # An existing campaign: its posts are the user's business.
+            results.append((rel, "exists" if os.path.lexists(target) else "skipped"))
+            continue
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             # "x" mode: atomic create-or-fail, so a file that appears meanwhile is not overwritten either.
             with open(target, "x", encoding="utf-8") as fh:
                 fh.write(text)
-            results.append((rel, True))
+            results.append((rel, "created"))
         except FileExistsError:
             if not target.is_file():
                 raise SpiError(f"{target} exists and is not a file; move it away and run 'spi init' again") from None
-            results.append((rel, False))
+            results.append((rel, "exists"))
         except OSError as exc:
             raise SpiError(f"cannot create {target}: {exc.strerror or exc}") from None
     return results

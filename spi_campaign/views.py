@@ -3,14 +3,69 @@ behind the thin commands. Returns plain dicts/lists; ``render.py`` prints them."
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable
 
 from spi_campaign.config import read_config
-from spi_campaign.models import Campaign, Problem
+from spi_campaign.models import Campaign, Config, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import iso, now_utc
+
+
+# validate.py's time warning, which the ledger can make moot (see validate_report).
+_PAST_WARNING = re.compile(r"^publish time .+ is in the past")
+
+
+def published_rows(config: Config) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """What the ledger says went out: post id -> account -> its latest
+    published ``Publication``; and a problem text when the ledger exists but
+    cannot be read. Read-only: a ledger that does not exist is not created
+    (an in-memory copy of an existing one is read, so a running publisher is
+    never blocked)."""
+    from spi_campaign.errors import SpiError
+    from spi_campaign.ledger import open_ledger
+
+    if not config.state.exists():
+        return {}, None
+    try:
+        ledger = open_ledger(config.state, dry_run=True)
+    except SpiError as exc:
+        return {}, str(exc)
+    try:
+        rows = ledger.rows(states=("published",))
+    finally:
+        ledger.close()
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:                           # newest occurrence first
+        out.setdefault(r.post, {}).setdefault(r.account, r)
+    return out, None
+
+
+def _ledger_aware(problems: list[Problem], campaign: Campaign) -> list[Problem]:
+    """No "publish time is in the past" warning for a post that was published
+    to every one of its accounts; one published to some says to which."""
+    published, trouble = published_rows(campaign.config)
+    if trouble:
+        problems = problems + [Problem(str(campaign.config.state), None, None, None, "warning",
+                                       f"{trouble}; published posts are not recognised")]
+    if not published:
+        return problems
+    posts = {p.id: p for p in campaign.posts}
+    out = []
+    for p in problems:
+        post = posts.get(p.post) if p.post else None
+        if post is not None and p.severity == "warning" and _PAST_WARNING.match(p.message):
+            done = [a for a in post.accounts if a in published.get(post.id, {})]
+            if done and len(done) == len(post.accounts):
+                continue
+            if done:
+                rest = [a for a in post.accounts if a not in done]
+                p = Problem(p.file, p.line, p.post, p.account, p.severity,
+                            f"{p.message} (published to {', '.join(done)}; not to {', '.join(rest)})")
+        out.append(p)
+    return out
 
 
 def validate_report(config_path: Path, files: Iterable[str | Path] = (), now: datetime | None = None
@@ -41,7 +96,7 @@ def validate_report(config_path: Path, files: Iterable[str | Path] = (), now: da
                 n_posts = sum(1 for p in campaign.posts if p.file.resolve() in wanted)
             else:
                 n_files, n_posts = campaign.files, len(campaign.posts)
-            problems.extend(post_problems)
+            problems.extend(_ledger_aware(post_problems, campaign))
     summary = {
         "files": n_files,
         "posts": n_posts,
@@ -52,18 +107,28 @@ def validate_report(config_path: Path, files: Iterable[str | Path] = (), now: da
 
 
 def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | None = None,
-              account: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Posts sorted by next publish time (posts without one last)."""
+              account: str | None = None, now: datetime | None = None,
+              published: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Posts sorted by next publish time (posts without one last).
+
+    ``published`` (from ``published_rows``): each row lists the accounts the
+    post went out to (latest publication per account); ``status="published"``
+    keeps the posts published to at least one account."""
 
     now = now or now_utc()
     tz = campaign.config.timezone
+    published = published or {}
     if account is not None:
         campaign.config.account(account)
     rows = []
     for post in campaign.posts:
+        done = published.get(post.id, {})
         if topic and post.topic != topic:
             continue
-        if status and post.status != status:
+        if status == "published":
+            if not any(a in done for a in post.accounts):
+                continue
+        elif status and post.status != status:
             continue
         if account and account not in post.accounts:
             continue
@@ -71,7 +136,11 @@ def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | Non
         rows.append({
             "id": post.id, "title": post.title, "topic": post.topic, "status": post.status,
             "accounts": list(post.accounts), "next_publish_at": iso(nxt, tz), "repeat": post.repeat,
-            "file": campaign.config.rel(post.file), "_next": nxt,
+            "file": campaign.config.rel(post.file),
+            "published": [{"account": a, "occurrence": iso(done[a].occurrence, tz),
+                           "published_at": iso(done[a].published_at, tz), "url": done[a].url}
+                          for a in post.accounts if a in done],
+            "_next": nxt,
         })
     rows.sort(key=lambda r: (r["_next"] is None, r["_next"] or now, r["id"]))
     return rows

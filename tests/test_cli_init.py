@@ -30,7 +30,10 @@ def test_init_never_overwrites(tmp_path):
     assert result.exit_code == 0
     assert "exists, left as is: config.yaml" in result.output
     assert (tmp_path / "config.yaml").read_text() == "# mine\n"
-    assert "created: posts/contoh-tolak-gratifikasi.yaml" in result.output
+    # An existing config.yaml is an existing campaign: no sample post is added to it.
+    assert "not created (config.yaml already existed: an existing campaign): posts/contoh-tolak-gratifikasi.yaml" \
+        in result.output
+    assert not (tmp_path / "posts").exists()
 
 
 def test_init_on_a_file_is_an_error(tmp_path):

@@ -34,7 +34,7 @@ def test_list_sorted_by_next_publish_with_offset(camp, run_cli):
     assert [r["id"] for r in rows] == ["c", "a", "b"]
     assert rows[1] == {"id": "a", "title": "Judul a", "topic": "gratifikasi", "status": "approved",
                        "accounts": ["arsip"], "next_publish_at": "2030-12-09T09:00:00+08:00", "repeat": None,
-                       "file": "posts/a.yaml"}
+                       "file": "posts/a.yaml", "published": []}
     table = run_cli("post", "list")
     assert table.exit_code == 0
     assert "2030-12-09 09:00 +08:00" in table.output
@@ -50,7 +50,7 @@ def test_list_filters(camp, run_cli):
     assert ids("--account", "kominfo-fb") == ["c"]
     bad = run_cli("post", "list", "--account", "kominfo-x")
     assert bad.exit_code == 1 and "unknown account 'kominfo-x'" in bad.output
-    assert run_cli("post", "list", "--status", "published").exit_code == 2
+    assert run_cli("post", "list", "--status", "sent").exit_code == 2
 
 
 def test_list_recurring_shows_next_occurrence(camp, run_cli):

@@ -118,7 +118,8 @@ def test_publish_transient_returns_promptly_with_retry_time(c):
     kit.control(c, "f", script={"g": ["transient429"]}, retry_after_s=900)
     kit.write_post(c, "g", kit.now() + timedelta(days=1), ["f"])
     r = spi(c, "post", "publish", "g")
-    assert r.exit_code == 0 and "next attempt is due" in r.output
+    # Nothing was published (only a retry scheduled): exit 1, so a script notices.
+    assert r.exit_code == 1 and "next attempt is due" in r.output and "nothing was published" in r.output
     (row,) = status(c, "g")
     assert row["state"] == "pending" and row["next_attempt"] is not None
 

@@ -14,7 +14,8 @@ def init(directory: str) -> None:
 
     Writes config.yaml with a `file` account (no credentials needed) and a
     sample draft post. Never overwrites anything: existing files are left as
-    they are.
+    they are. In a folder that already has a config.yaml (an existing
+    campaign) no sample post is written, so a deleted sample stays deleted.
 
     \b
     Example:
@@ -23,8 +24,9 @@ def init(directory: str) -> None:
     from spi_campaign.scaffold import init_campaign
 
     results = init_campaign(Path(directory))
-    for rel, created in results:
-        path = Path(directory) / rel
-        click.echo(f"{'created' if created else 'exists, left as is'}: {path}")
-    if any(created for _, created in results):
+    labels = {"created": "created", "exists": "exists, left as is",
+              "skipped": "not created (config.yaml already existed: an existing campaign)"}
+    for rel, state in results:
+        click.echo(f"{labels[state]}: {Path(directory) / rel}")
+    if any(state == "created" for _, state in results):
         click.echo(f"Next: cd {directory} && spi post validate && spi post preview")

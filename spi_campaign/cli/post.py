@@ -34,7 +34,9 @@ def validate(app, files: tuple[str, ...], fmt: str) -> None:
 
     Needs no credentials, so it runs in CI and pull-request checks. With
     FILE arguments only problems in those files (and the config) are shown;
-    the whole campaign is still read, so duplicate ids are found. Exits 0
+    the whole campaign is still read, so duplicate ids are found. A post the
+    ledger says was published gets no "publish time is in the past" warning
+    (the ledger is only read, never created). Exits 0
     when there are no errors (warnings allowed), 1 when there are errors.
 
     \b
@@ -56,7 +58,9 @@ def validate(app, files: tuple[str, ...], fmt: str) -> None:
 
 @post.command(name="list")
 @click.option("--topic", help="Only posts with this topic.")
-@click.option("--status", type=click.Choice(["draft", "approved", "cancelled"]), help="Only posts with this status.")
+@click.option("--status", type=click.Choice(["draft", "approved", "cancelled", "published"]),
+              help="Only posts with this status; published: posts the ledger says went out to at least one "
+                   "of their accounts.")
 @click.option("--account", help="Only posts that target this account.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output format.")
@@ -64,16 +68,23 @@ def validate(app, files: tuple[str, ...], fmt: str) -> None:
 def list_(app, topic: str | None, status: str | None, account: str | None, fmt: str) -> None:
     """List posts by their next publish time (campaign timezone, with offset).
 
+    Posts already published (according to the ledger, which is only read)
+    are marked, with a tick on each account they went out to. JSON rows
+    carry "published": [{account, occurrence, published_at, url}].
+
     \b
     Example:
         spi post list --status approved --account diskominfos-bali-x
         spi post list --topic gratifikasi --format json
     """
     from spi_campaign import render
-    from spi_campaign.views import list_rows
+    from spi_campaign.views import list_rows, published_rows
 
     campaign = app.campaign()
-    rows = list_rows(campaign, topic=topic, status=status, account=account)
+    published, trouble = published_rows(campaign.config)
+    if trouble:
+        click.echo(f"warning: {trouble}; published posts are not marked", err=True)
+    rows = list_rows(campaign, topic=topic, status=status, account=account, published=published)
     if fmt == "json":
         click.echo(render.list_json(rows))
     else:

@@ -40,6 +40,15 @@ def _engine(app, console, *, dry_run: bool = False, catch_up=None, accounts=None
         raise
 
 
+def _stdin_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):      # closed or replaced by something file-like
+        return False
+
+
 def _close(engine) -> None:
     try:
         engine.close()
@@ -82,12 +91,15 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_led
     Syncs the ledger with the post files, publishes every due publication
     (including those missed within the catch-up window; older ones are
     reported as missed) and prints a summary. Exit status 1 when anything
-    failed, is unknown, was missed or is held, so cron mails somebody. Any
-    number of these may run at once, and alongside 'spi post schedule'.
+    failed, is unknown, was missed or is held. Any number of these may run
+    at once, and alongside 'spi post schedule'. When the output is not a
+    terminal (cron, a log file) every line starts with the time.
 
     \b
-    Example (crontab, every minute):
-        * * * * * cd /srv/kampanye && .venv/bin/spi post publish-due >> /var/log/spi.log 2>&1
+    Example (crontab, every minute; the log gets every line, and the echo
+    after || is what cron mails, to MAILTO, when a run exits 1):
+        MAILTO=humas@example.go.id
+        * * * * * cd /srv/kampanye && set -a && . /etc/spi-kampanye.env && set +a && /srv/kampanye/.venv/bin/spi post publish-due >> /var/log/spi.log 2>&1 || echo "spi post publish-due: exit $? - see /var/log/spi.log"
     """
     from spi_campaign import render_publish as rp
 
@@ -95,9 +107,9 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_led
 
     app = ctx.obj
     cu = _duration(catch_up, "--catch-up")
-    console = _console()
     campaign = app.campaign()
     tz = campaign.config.timezone
+    console = rp.log_console(tz)
     engine = _engine(app, console, dry_run=dry_run, catch_up=cu, accounts=accounts or None,
                      catch_up_new_ledger=new_ledger)
     try:
@@ -133,19 +145,22 @@ def schedule(ctx: click.Context, dry_run: bool, watch: bool, accounts: tuple, st
     Catches up like publish-due on start, then sleeps until the next
     publication. Post file changes are picked up within seconds (or on
     SIGHUP). SIGTERM/SIGINT: the publication in flight finishes, then it
-    exits 0. One log line per publication.
+    exits 0. One log line per publication; when the output is not a
+    terminal every line starts with the time.
 
     \b
     Example:
         spi post schedule            # systemd: ExecStart=/srv/kampanye/.venv/bin/spi post schedule
         kill -HUP <pid>              # reload the post files now
     """
+    from spi_campaign import render_publish as rp
     from spi_campaign.scheduler import Daemon
 
     app = ctx.obj
     for a in accounts:
         app.config().account(a)
-    daemon = Daemon(app, console=_console(), dry_run=dry_run, watch=watch, accounts=accounts or None, strict=strict)
+    daemon = Daemon(app, console=rp.log_console(app.config().timezone), dry_run=dry_run, watch=watch,
+                    accounts=accounts or None, strict=strict)
     ctx.exit(daemon.run())
 
 
@@ -162,13 +177,16 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
     published (or whose outcome is unknown) is refused unless --force, which
     asks for confirmation unless --yes. A recurring post publishes its
     current occurrence (the latest one not yet published, else the next).
+    On a terminal, a post scheduled in the future is published early only
+    after you confirm (--yes skips the question). Exits 1 when nothing was
+    published (a failure, or only a retry scheduled).
 
     \b
     Example:
         spi post publish apa-itu-gratifikasi --account arsip
     """
     from spi_campaign import render_publish as rp
-    from spi_campaign.timeutil import human
+    from spi_campaign.timeutil import human, now_utc
 
     app = ctx.obj
     console = _console()
@@ -196,6 +214,11 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
                            + (f" {t.row.url}" if t.row.url else ""), "yellow")
             click.confirm(f"Publish '{post_id}' again to {', '.join(t.account.name for t in done)}? "
                           "Followers will see it twice", abort=True)
+        elif not yes and _stdin_is_terminal():
+            early = [t for t in targets if t.occurrence > now_utc()]
+            if early:
+                click.confirm(f"'{post_id}' is scheduled for {human(min(t.occurrence for t in early), tz)} "
+                              f"({', '.join(t.account.name for t in early)}); publish it now instead?", abort=True)
         outcomes = engine.publish_now(targets, force=force)
     finally:
         _close(engine)
@@ -206,7 +229,10 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
     for o in later:
         rp.message(console, f"{o.account}: not published yet; the next attempt is due {human(o.next_attempt, tz)} "
                             "(the next publish-due run or the running schedule picks it up)", "yellow")
-    ctx.exit(1 if bad else 0)
+    published = any(o.result == "published" for o in outcomes)
+    if not published:
+        rp.message(console, f"post '{post_id}': nothing was published", "bold red")
+    ctx.exit(1 if bad or not published else 0)
 
 
 @post.command("status")
