@@ -51,4 +51,24 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
             results.append((rel, "exists"))
         except OSError as exc:
             raise SpiError(f"cannot create {target}: {exc.strerror or exc}") from None
+    results.append(_init_ledger(directory))
     return results
+
+
+def _init_ledger(directory: Path) -> tuple[str, str]:
+    """The ledger, created now: it records when the campaign was set up (a
+    new ledger never publishes what fell due before it existed) and which
+    campaign it belongs to."""
+    from spi_campaign.config import load_config
+    from spi_campaign.ledger import SqliteLedger
+
+    cfg = load_config(directory / "config.yaml")
+    rel = cfg.rel(cfg.state)
+    if cfg.state.exists():
+        return rel, "exists"
+    led = SqliteLedger.open(cfg.state)
+    try:
+        led.bind(cfg.name)
+    finally:
+        led.close()
+    return rel, "created"
