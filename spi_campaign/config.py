@@ -14,6 +14,7 @@ from typing import Any
 
 from spi_campaign.errors import ConfigError
 from spi_campaign.models import Account, Config, Problem, suggest
+from spi_campaign.safeio import realpath
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
@@ -65,7 +66,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         if key not in TOP_KEYS:
             err(lines.get(key), f"unknown key '{key}'{suggest(key, TOP_KEYS)}")
 
-    root = path.resolve().parent
+    root = realpath(path).parent
     tz_name = raw.get("timezone", DEFAULT_TIMEZONE)
     try:
         tz = get_zone(tz_name)
@@ -78,7 +79,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         if not isinstance(value, str) or not value.strip():
             err(lines.get(key), f"{key} must be a path, got {type_name(value)}")
             value = default
-        return (root / value).resolve() if not os.path.isabs(value) else Path(value)
+        return realpath(root / value) if not os.path.isabs(value) else Path(value)
 
     posts_dir = path_value("posts_dir", "posts")
     state = path_value("state", ".spi/state.db")
@@ -156,7 +157,7 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
             err(kline, f"account '{name}': {key} must be {opt.kind.__name__}, got {type_name(value)}", name)
             continue
         if opt.is_path:
-            value = str((root / value).resolve()) if not os.path.isabs(value) else value
+            value = str(realpath(root / value)) if not os.path.isabs(value) else value
         options[key] = value
     for key, opt in cls.options.items():
         if key not in options:
