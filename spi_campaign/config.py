@@ -14,7 +14,7 @@ from typing import Any
 
 from spi_campaign.errors import ConfigError
 from spi_campaign.models import Account, Config, Problem, suggest
-from spi_campaign.safeio import realpath
+from spi_campaign.safeio import name_problem, realpath
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
@@ -40,6 +40,10 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     def err(line, message, account=None, severity="error"):
         problems.append(Problem(fname, line, None, account, severity, message))
 
+    bad_name = name_problem(path)
+    if bad_name:
+        err(None, f"cannot use this config file name: {bad_name}")
+        return None, problems
     if not path.exists():
         err(None, "config file not found (create one with 'spi init', or pass --config PATH)")
         return None, problems
@@ -78,6 +82,10 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         value = raw.get(key, default)
         if not isinstance(value, str) or not value.strip():
             err(lines.get(key), f"{key} must be a path, got {type_name(value)}")
+            value = default
+        bad = name_problem(value if os.path.isabs(value) else root / value)
+        if bad:
+            err(lines.get(key), f"{key}: {bad}")
             value = default
         return realpath(root / value) if not os.path.isabs(value) else Path(value)
 
@@ -157,6 +165,10 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
             err(kline, f"account '{name}': {key} must be {opt.kind.__name__}, got {type_name(value)}", name)
             continue
         if opt.is_path:
+            bad = name_problem(value if os.path.isabs(value) else root / value)
+            if bad:
+                err(kline, f"account '{name}': {key}: {bad}", name)
+                continue
             value = str(realpath(root / value)) if not os.path.isabs(value) else value
         options[key] = value
     for key, opt in cls.options.items():

@@ -98,3 +98,28 @@ def realpath(path: os.PathLike | str) -> Path:
         return Path(os.path.realpath(path))
     except (OSError, ValueError):
         return Path(os.path.abspath(path))
+
+
+NAME_MAX = 255      # bytes in one file or folder name (Linux, and most file systems)
+PATH_MAX = 4096     # bytes in a whole path (Linux)
+
+
+def name_problem(path: os.PathLike | str) -> str | None:
+    """Why the file system would refuse ``path`` as a name, or None: a NUL
+    byte, a file or folder name over ``NAME_MAX`` bytes, a path over
+    ``PATH_MAX`` bytes. Checked before use, so the user gets a sentence
+    instead of ``OSError: [Errno 36] File name too long``."""
+    text = os.fspath(path)
+    if "\0" in text:
+        return "the name contains a NUL byte"
+    try:
+        encoded = os.fsencode(text)
+    except UnicodeError:
+        return "the name cannot be encoded for the file system"
+    if len(encoded) > PATH_MAX:
+        return f"the path is {len(encoded):,} bytes long; the limit is {PATH_MAX:,}"
+    for part in encoded.split(b"/"):
+        if len(part) > NAME_MAX:
+            shown = os.fsdecode(part[:24]) + "..."
+            return f"the name {shown} is {len(part)} bytes long; a file or folder name may have at most {NAME_MAX}"
+    return None

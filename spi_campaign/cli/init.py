@@ -20,11 +20,12 @@ def init(directory: str) -> None:
     Example:
         spi init kampanye-2026 && cd kampanye-2026 && spi post preview
     """
+    from spi_campaign.redact import printable
     from spi_campaign.scaffold import init_campaign
 
     results = init_campaign(Path(directory))
     for rel, created in results:
         path = Path(directory) / rel
-        click.echo(f"{'created' if created else 'exists, left as is'}: {path}")
+        click.echo(f"{'created' if created else 'exists, left as is'}: {printable(str(path))}")
     if any(created for _, created in results):
-        click.echo(f"Next: cd {directory} && spi post validate && spi post preview")
+        click.echo(f"Next: cd {printable(directory)} && spi post validate && spi post preview")
