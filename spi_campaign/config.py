@@ -14,6 +14,7 @@ from typing import Any
 
 from spi_campaign.errors import ConfigError
 from spi_campaign.models import Account, Config, Problem, suggest
+from spi_campaign.safeio import name_problem, realpath
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
@@ -40,6 +41,10 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     def err(line, message, account=None, severity="error"):
         problems.append(Problem(fname, line, None, account, severity, message))
 
+    bad_name = name_problem(path)
+    if bad_name:
+        err(None, f"cannot use this config file name: {bad_name}")
+        return None, problems
     if not path.exists():
         err(None, f"config file not found: {os.path.abspath(path)} "
                   "(create one with 'spi init', or pass --config PATH)")
@@ -67,7 +72,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         if key not in TOP_KEYS:
             err(lines.get(key), f"unknown key '{key}'{suggest(key, TOP_KEYS)}")
 
-    root = path.resolve().parent
+    root = realpath(path).parent
     tz_name = raw.get("timezone", DEFAULT_TIMEZONE)
     try:
         tz = get_zone(tz_name)
@@ -80,7 +85,11 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         if not isinstance(value, str) or not value.strip():
             err(lines.get(key), f"{key} must be a path, got {type_name(value)}")
             value = default
-        return (root / value).resolve() if not os.path.isabs(value) else Path(value)
+        bad = name_problem(value if os.path.isabs(value) else root / value)
+        if bad:
+            err(lines.get(key), f"{key}: {bad}")
+            value = default
+        return realpath(root / value) if not os.path.isabs(value) else Path(value)
 
     posts_dir = path_value("posts_dir", "posts")
     state = path_value("state", ".spi/state.db")
@@ -167,7 +176,11 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
             err(kline, f"account '{name}': {key} must be {opt.kind.__name__}, got {type_name(value)}", name)
             continue
         if opt.is_path:
-            value = str((root / value).resolve()) if not os.path.isabs(value) else value
+            bad = name_problem(value if os.path.isabs(value) else root / value)
+            if bad:
+                err(kline, f"account '{name}': {key}: {bad}", name)
+                continue
+            value = str(realpath(root / value)) if not os.path.isabs(value) else value
         options[key] = value
     for key, opt in cls.options.items():
         if key not in options:

@@ -17,7 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from spi_campaign.errors import CampaignError
+from spi_campaign.postfiles import find_post_files
+from spi_campaign.safeio import realpath
 from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem, suggest
 from spi_campaign.timeutil import parse_datetime, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
@@ -30,34 +31,9 @@ _HASHTAG = re.compile(r"^#?(\w+)$", re.UNICODE)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 # Lone surrogates (YAML allows "\ud800" escapes) cannot be sent to any platform.
 _BAD_CHARS = re.compile("[\ud800-\udfff\ufffe\uffff]")
-
-
-def find_post_files(posts_dir: Path, unreadable: list[tuple[Path, str]] | None = None) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` below ``posts_dir``, sorted; hidden folders skipped.
-
-    A folder that cannot be listed is never silently empty (its posts would
-    look deleted and be skipped): ``posts_dir`` itself raises, a subfolder is
-    appended to ``unreadable`` as ``(path, reason)``."""
-    if not posts_dir.is_dir():
-        if posts_dir.exists():
-            raise CampaignError(f"posts folder {posts_dir} is not a folder (set posts_dir in config.yaml)")
-        raise CampaignError(f"posts folder {posts_dir} does not exist (set posts_dir in config.yaml)")
-    errors: list[OSError] = []
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(posts_dir, onerror=errors.append):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
-                found.append(Path(dirpath, name))
-    for exc in errors:
-        where = Path(exc.filename) if exc.filename else posts_dir
-        reason = exc.strerror or str(exc)
-        if where == posts_dir:
-            raise CampaignError(f"cannot read the posts folder {posts_dir}: {reason}")
-        if unreadable is not None:
-            unreadable.append((where, reason))
-    found.sort(key=lambda p: p.parts)   # the order Path comparison gives, without its per-compare cost
-    return found
+# Longest text or thread part read (above Facebook's 63,206, the longest any
+# platform takes): bounds what validating and rendering one text costs.
+MAX_TEXT = 65_536
 
 
 def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now: datetime | None = None,
@@ -68,14 +44,15 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
     (limits, media, unknown accounts). ``now`` is for the time-based warnings.
     """
     unreadable: list[tuple[Path, str]] = []
-    files = find_post_files(config.posts_dir, unreadable)
+    notes: list[tuple[Path, str]] = []
+    files = find_post_files(config.posts_dir, unreadable, notes)
     if extra_files:
-        seen = {f.resolve() for f in files}
+        seen = {realpath(f) for f in files}
         for extra in extra_files:
             p = Path(extra)
-            if p.resolve() not in seen:
+            if realpath(p) not in seen:
                 files.append(p)
-                seen.add(p.resolve())
+                seen.add(realpath(p))
     problems: list[Problem] = []
     posts: list[Post] = []
     broken: set[Path] = set()
@@ -83,6 +60,8 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
         # Like a broken file: the posts in it are unknown, held, never skipped.
         problems.append(Problem(str(folder), None, None, None, "error", f"cannot read folder: {reason}"))
         broken.add(folder)
+    for where, reason in notes:
+        problems.append(Problem(str(where), None, None, None, "warning", reason))
     keys = variant_keys(config)
     stamps: dict[Path, tuple[int, int, int] | None] = {}
     for path in files:
@@ -271,7 +250,7 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
         accounts = tuple(dict.fromkeys(acc))
 
     base_dir = path.parent
-    content_values = _read_content(raw, lines, base_dir, err, "", top=True)
+    content_values = _read_content(raw, lines, base_dir, err, "", top=True, root=config.root)
     text = content_values.get("text")
     if text is None:
         if "text" not in raw:
@@ -311,7 +290,8 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
                     verr(None, f"variant '{vkey}' must be a mapping of {', '.join(CONTENT_KEYS)}, got {type_name(over)}")
                     continue
                 olines = over.key_lines if isinstance(over, LineDict) else {}
-                variants[vkey] = _read_content(over, olines, base_dir, verr, f"variants.{vkey}.", top=False)
+                variants[vkey] = _read_content(over, olines, base_dir, verr, f"variants.{vkey}.", top=False,
+                                               root=config.root)
                 for k in over:
                     variant_lines[f"variants.{vkey}.{k}"] = olines.get(k, vline)
 
@@ -339,9 +319,10 @@ def _opt_str(raw: dict, key: str, err: Callable) -> str | None:
     return value
 
 
-def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix: str, *, top: bool) -> dict[str, Any]:
+def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix: str, *, top: bool,
+                  root: Path) -> dict[str, Any]:
     """Type-check text/link/hashtags/media/thread of a post or of a variant.
-    Returns only the keys present and valid."""
+    Returns only the keys present and valid. ``root``: the campaign folder."""
     out: dict[str, Any] = {}
     if not top:
         for key in raw:
@@ -360,6 +341,9 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
             bad = _BAD_CHARS.search(text)
             if not text.strip():
                 err("text", f"{prefix}text is empty")
+            elif len(text) > MAX_TEXT:
+                err("text", f"{prefix}text is {len(text):,} characters; spi reads at most {MAX_TEXT:,} "
+                            "(no platform takes more than 63,206)")
             elif bad:
                 err("text", f"{prefix}text contains an invalid character U+{ord(bad.group()):04X}")
             else:
@@ -396,7 +380,7 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
             items = []
             item_lines = getattr(media, "item_lines", None) or [lines.get("media")] * len(media)
             for i, item in enumerate(media):
-                m = _read_media(item, i, base_dir, item_lines[i], err, prefix)
+                m = _read_media(item, i, base_dir, item_lines[i], err, prefix, root)
                 if m is not None:
                     items.append(m)
             out["media"] = tuple(items)
@@ -413,6 +397,10 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
                 if not part.strip():
                     err("thread", f"{prefix}thread part {i + 1} is empty")
                     ok = False
+                elif len(part) > MAX_TEXT:
+                    err("thread", f"{prefix}thread part {i + 1} is {len(part):,} characters; spi reads at most "
+                                  f"{MAX_TEXT:,}")
+                    ok = False
                 elif _BAD_CHARS.search(part):
                     err("thread", f"{prefix}thread part {i + 1} contains an invalid character")
                     ok = False
@@ -421,7 +409,8 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
     return out
 
 
-def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Callable, prefix: str) -> Media | None:
+def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Callable, prefix: str,
+                root: Path) -> Media | None:
     if isinstance(item, str):
         item = {"path": item}
     if not isinstance(item, dict):
@@ -451,5 +440,12 @@ def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Ca
         ok = False
     if not ok:
         return None
-    resolved = (base_dir / path).resolve() if path else None
-    return Media(path=resolved, url=url.strip() if url else None, alt=alt.strip() if alt else None, line=item_line)
+    resolved = realpath(base_dir / path) if path else None
+    rel = None
+    if resolved is not None:
+        rel = os.path.relpath(resolved, root)
+        if rel == ".." or rel.startswith(".." + os.sep):
+            err("media", f"{prefix}media item {index + 1}: {path} is outside the campaign folder ({resolved}); "
+                         "keep images in the campaign so every reviewer sees them", "warning", at=item_line)
+    return Media(path=resolved, url=url.strip() if url else None, alt=alt.strip() if alt else None, line=item_line,
+                 rel=rel)

@@ -123,7 +123,7 @@ class Config:
         p = Path(path)
         try:
             return str(p.resolve().relative_to(self.root.resolve()))
-        except ValueError:
+        except (ValueError, RuntimeError, OSError):   # RuntimeError: a symbolic link loop (Python 3.11)
             return str(p)
 
 
@@ -136,6 +136,8 @@ class Media:
     url: str | None
     alt: str | None
     line: int | None = None
+    rel: str | None = field(default=None, compare=False)   # ``path`` relative to the campaign folder
+
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path) if self.path else None, "url": self.url, "alt": self.alt}
@@ -205,6 +207,7 @@ class Rendered:
     media: tuple[Media, ...]
     thread: tuple[str, ...] = ()
     occurrence: datetime | None = None   # UTC; set by the engine, not part of the hash
+    post_link: str | None = None         # the post's link as written (in ``text`` or not); not part of the hash
 
     @property
     def parts(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from spi_campaign.errors import SpiError
+from spi_campaign.safeio import name_problem
 from spi_campaign.timeutil import get_zone, now_utc
 
 SAMPLE_POST = "posts/contoh-tolak-gratifikasi.yaml"
@@ -30,6 +31,9 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
         "config.yaml": (templates / "config.yaml").read_text(encoding="utf-8"),
         SAMPLE_POST: (templates / "post.yaml").read_text(encoding="utf-8").replace("{publish_at}", publish_at),
     }
+    bad = name_problem(directory / SAMPLE_POST)
+    if bad:
+        raise SpiError(f"cannot create a campaign in {directory}: {bad}")
     if directory.exists() and not directory.is_dir():
         raise SpiError(f"{directory} exists and is not a folder")
     results = []

@@ -10,7 +10,6 @@ the text might not fit), and composition is done once per (post, account).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -18,6 +17,8 @@ from pathlib import Path
 
 from spi_campaign.adapters import registry
 from spi_campaign.media import sniff_image, type_names
+from spi_campaign.safeio import NotRegularFile
+from spi_campaign.safeio import head as read_head
 from spi_campaign.models import Account, Campaign, Media, Post, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import human, now_utc
@@ -27,12 +28,18 @@ _HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")
 
 @lru_cache(maxsize=4096)
 def media_info(path: Path) -> tuple[str | None, int | None]:
-    """(MIME type from the file's first bytes, size in bytes); (None, None) if missing."""
+    """(MIME type from the file's first bytes, size in bytes); (None, reason)
+    when it cannot be read. Only a regular file is opened, never blocking (a
+    FIFO or a device named as an image would hang every command)."""
     try:
-        size = os.stat(path).st_size
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-    except (OSError, ValueError):   # ValueError: a name the OS cannot take
+        head, size = read_head(path, 16)
+    except NotRegularFile as exc:
+        return None, exc.strerror
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, exc.strerror or str(exc)
+    except ValueError:   # a name the OS cannot take
         return None, None
     mime = sniff_image(head)
     if mime is None:
@@ -167,7 +174,8 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
         if mime is None:
             if m.path not in missing:
                 missing.add(m.path)
-                add(line, None, "error", f"media file not found: {m.path}")
+                add(line, None, "error", f"media file not found: {m.path}" if size is None
+                    else f"media file {m.path} cannot be used: {size}")
             continue
         if limits.media_types and mime not in limits.media_types:
             add(line, name, "error", f"image {m.path.name} is {mime}; {label} accepts {type_names(limits.media_types)}")

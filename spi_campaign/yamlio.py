@@ -7,15 +7,24 @@
   takes the whole file down. Dates are parsed by ``timeutil``.
 - Every mapping is a ``LineDict`` carrying its own line and the line of each
   key's value, so problems can name a line without a second parse.
-- Bounded: files over ``MAX_BYTES`` are refused, merge-key expansion is capped
-  (aliases are otherwise shared, not copied, so "billion laughs" stays a small
-  graph; nothing downstream expands it), and deep nesting is an error.
+- Bounded, so any file loads in bounded time and memory (each bound is a
+  problem naming the file and line, never a hang):
+  files over ``MAX_BYTES`` are refused; a file has at most ``MAX_NODES`` YAML
+  nodes (counted while libyaml composes, so composing stops at the bound);
+  with every alias and merge key expanded, a document is at most
+  ``MAX_EXPANDED_NODES`` nodes and ``MAX_EXPANDED_CHARS`` characters of
+  scalars (aliases stay shared, not copied, but everything downstream, from
+  the checks to rendering, walks the expanded tree); merge keys copy at most
+  ``MAX_MERGED_KEYS`` keys into one mapping and ``MAX_MERGED_TOTAL`` in a
+  file; recursive aliases and deep nesting are errors.
+- Explicit tags (``!!bool maybe``, ``!!timestamp soon``, ``!!seq x``) are
+  checked: a value that does not fit its tag is a problem on its line.
+  ``!!timestamp`` gives the text (dates are parsed by ``timeutil``).
 """
 
 from __future__ import annotations
 
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +37,11 @@ except ImportError:  # pragma: no cover - libyaml missing
     from yaml import SafeLoader as _Base  # type: ignore[assignment]
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_NODES = 100_000
+MAX_EXPANDED_NODES = 200_000
+MAX_EXPANDED_CHARS = 2 * MAX_BYTES
 MAX_MERGED_KEYS = 10_000
+MAX_MERGED_TOTAL = 100_000
 
 
 class LineDict(dict):
@@ -50,8 +63,24 @@ class YamlProblem(Exception):
         self.message = message
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _TooManyNodes(Exception):
     pass
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    _nodes = 0
+    _merged = 0
+
+    # libyaml's composer calls these for every node (explicitly tagged ones
+    # too): the one hook where composing can be stopped at a bound. Post files
+    # use no path resolvers, so the base implementations would do nothing.
+    def descend_resolver(self, parent, index):
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _TooManyNodes
+
+    def ascend_resolver(self):
+        pass
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -61,6 +90,8 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def _construct_map(loader: _Loader, node: MappingNode):
+    if not isinstance(node, MappingNode):
+        raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(node.tag)} needs a mapping (key: value)")
     data = LineDict()
     data.line = node.start_mark.line + 1
     key_lines: dict[Any, int] = {}
@@ -82,6 +113,8 @@ def _construct_map(loader: _Loader, node: MappingNode):
 
 
 def _construct_seq(loader: _Loader, node):
+    if not isinstance(node, SequenceNode):
+        raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(node.tag)} needs a list")
     data = LineList()
     data.line = node.start_mark.line + 1
     data.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -93,6 +126,10 @@ def _flatten_mapping(loader: _Loader, node: MappingNode) -> None:
     _Base.flatten_mapping(loader, node)
     if len(node.value) > MAX_MERGED_KEYS:
         raise YamlProblem(node.start_mark.line + 1, "mapping is too large (alias or merge-key expansion?)")
+    loader._merged += len(node.value)
+    if loader._merged > MAX_MERGED_TOTAL:
+        raise YamlProblem(node.start_mark.line + 1, f"merge keys (<<) copy more than {MAX_MERGED_TOTAL:,} keys "
+                                                    "in this file")
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
@@ -114,21 +151,64 @@ class _Fallback(Exception):
     pass
 
 
+def _short(tag: str | None) -> str:
+    return (tag or "?").replace(_T, "!!")
+
+
+_TIMESTAMP = _T + "timestamp"
+_NULLS = ("", "~", "null", "Null", "NULL")
+_COLLECTION_TAGS = (_SEQ, _MAP, _T + "set", _T + "omap", _T + "pairs")
+
+
+def _scalar(loader: _Loader, node: ScalarNode):
+    """A scalar with a resolved or explicit core tag; a value that does not fit
+    an explicit tag (``!!bool maybe``) is a problem on its line."""
+    tag, value = node.tag, node.value
+    try:
+        if tag == _NULL:
+            if value in _NULLS:
+                return None
+        elif tag == _BOOL:
+            got = loader.bool_values.get(value.lower())
+            if got is not None:
+                return got
+        elif tag == _INT:
+            return loader.construct_yaml_int(node)
+        elif tag == _FLOAT:
+            return loader.construct_yaml_float(node)
+        elif tag == _TIMESTAMP:
+            if loader.timestamp_regexp.match(value):
+                return value   # parsed later, with its field's rules (timeutil)
+        elif tag in _COLLECTION_TAGS:
+            raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(tag)} cannot tag a plain value")
+        else:
+            raise _Fallback
+    except (ValueError, OverflowError, IndexError):
+        pass
+    kind = _short(tag)
+    raise YamlProblem(node.start_mark.line + 1, f"{short_value(value)} is not a valid {kind} value")
+
+
+def _construct_scalar(loader: _Loader, node):
+    if not isinstance(node, ScalarNode):
+        raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(node.tag)} needs a plain value")
+    return _scalar(loader, node)
+
+
+for _tag in (_NULL, _BOOL, _INT, _FLOAT, _TIMESTAMP):
+    _Loader.add_constructor(_tag, _construct_scalar)
+
+
+def short_value(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
 def _fast(loader: _Loader, node, memo: dict):
     cls = type(node)
     if cls is ScalarNode:
-        tag = node.tag
-        if tag == _STR:
+        if node.tag == _STR:
             return node.value
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return loader.bool_values[node.value.lower()]
-        if tag == _INT:
-            return loader.construct_yaml_int(node)
-        if tag == _FLOAT:
-            return loader.construct_yaml_float(node)
-        raise _Fallback
+        return _scalar(loader, node)
     got = memo.get(id(node))
     if got is not None:
         return got
@@ -171,7 +251,39 @@ def _fast(loader: _Loader, node, memo: dict):
     raise _Fallback
 
 
+def _expanded(node, memo: dict) -> tuple[int, int]:
+    """(nodes, scalar characters) of ``node`` with every alias expanded.
+    Shared nodes are measured once. A node met again while it is being
+    measured is a recursive alias."""
+    key = id(node)
+    got = memo.get(key)
+    if got is not None:
+        if got is _IN_PROGRESS:
+            raise YamlProblem(node.start_mark.line + 1, "recursive alias: a YAML node contains itself")
+        return got
+    if type(node) is ScalarNode:
+        got = (1, len(node.value))
+    else:
+        memo[key] = _IN_PROGRESS
+        nodes, chars = 1, 0
+        children = node.value if type(node) is SequenceNode else [c for pair in node.value for c in pair]
+        for child in children:
+            n, c = _expanded(child, memo)
+            nodes += n
+            chars += c
+        if nodes > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS:
+            raise YamlProblem(node.start_mark.line + 1, f"aliases (*name) or merge keys (<<) expand this to more "
+                              f"than {MAX_EXPANDED_NODES:,} values or {MAX_EXPANDED_CHARS:,} characters")
+        got = (nodes, chars)
+    memo[key] = got
+    return got
+
+
+_IN_PROGRESS = (-1, -1)
+
+
 def _construct_document(loader: _Loader, node):
+    _expanded(node, {})
     try:
         return _fast(loader, node, {})
     except _Fallback:
@@ -197,10 +309,17 @@ def load_text(text: str) -> list[Any]:
         return list(yaml.load_all(text, Loader=_Loader))
     except YamlProblem:
         raise
+    except _TooManyNodes:
+        raise YamlProblem(_line_of_node(text, MAX_NODES + 1),
+                          f"file has more than {MAX_NODES:,} YAML values; split it into several files") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
         what = exc.problem or "invalid YAML"
+        if exc.context_mark is not None and "quoted scalar" in (exc.context or "") and "end of stream" in what:
+            # An unclosed quote: the useful line is where it opened, not the end of the file.
+            raise YamlProblem(exc.context_mark.line + 1, "YAML syntax error: a quote opened here is never "
+                                                         "closed") from None
+        line = mark.line + 1 if mark else None
         if "could not determine a constructor" in what:
             m = re.search(r"'([^']*)'", what)
             tag = (m.group(1) if m else "?").replace("tag:yaml.org,2002:", "!!")
@@ -216,6 +335,28 @@ def load_text(text: str) -> list[Any]:
         raise YamlProblem(None, "YAML is nested too deeply") from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise YamlProblem(None, f"YAML value cannot be read: {str(exc)[:120]}") from None
+    except Exception as exc:  # a bug in a constructor must not take every command down
+        raise YamlProblem(None, f"YAML cannot be read ({type(exc).__name__})") from None
+
+
+def _line_of_node(text: str, n: int) -> int | None:
+    """The line of the ``n``-th node of ``text`` (only on the error path)."""
+    from yaml.events import CollectionStartEvent, ScalarEvent
+
+    loader = _Base(text)
+    try:
+        seen = 0
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (ScalarEvent, CollectionStartEvent)):
+                seen += 1
+                if seen >= n:
+                    return event.start_mark.line + 1
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return None
 
 
 # ``repeat: */15 * * * *`` unquoted: YAML reads '*' as an alias and '@' as reserved.
@@ -237,14 +378,17 @@ def _quote_hint(text: str, line: int | None) -> str:
 
 def load_file(path: Path) -> list[Any]:
     """Read and parse one file. Raises YamlProblem (including for I/O errors)."""
+    from spi_campaign.safeio import NOT_REGULAR, FileTooLarge, NotRegularFile, read_regular
+
     try:
-        st = path.stat()
-        if not stat.S_ISREG(st.st_mode):   # a FIFO or device would block or never end
-            raise YamlProblem(None, "not a regular file")
-        size = st.st_size
-        if size > MAX_BYTES:
-            raise YamlProblem(None, f"file is {size // 1024} KiB; the limit is {MAX_BYTES // 1024 // 1024} MiB")
-        data = path.read_bytes()
+        # A FIFO or device would block or never end: opened without blocking, refused.
+        data = read_regular(path, MAX_BYTES)
+    except NotRegularFile:
+        raise YamlProblem(None, NOT_REGULAR) from None
+    except FileTooLarge as exc:
+        raise YamlProblem(None, str(exc)) from None
     except OSError as exc:
         raise YamlProblem(None, f"cannot read file: {exc.strerror or exc}") from None
+    except ValueError:   # a NUL byte in the name
+        raise YamlProblem(None, "cannot read file: invalid file name") from None
     return load_text(decode(data))

@@ -15,18 +15,17 @@ from spi_campaign.media import sniff_image, type_names
 
 def read_image(path, *, who: str, platform: str, types: Iterable[str], max_bytes: int | None) -> tuple[bytes, str]:
     """Bytes and MIME type of a local image, checked before any upload."""
+    from spi_campaign.safeio import FileTooLarge, read_regular
+
     types = frozenset(types)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise PermanentError(f"{who}: cannot read image {path}: {exc.strerror or exc}") from None
-    if max_bytes is not None and size > max_bytes:
-        raise PermanentError(f"{who}: image {path.name} is {size / 1048576:.1f} MB; "
-                             f"{platform} accepts at most {max_bytes / 1048576:.0f} MB")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PermanentError(f"{who}: cannot read image {path}: {exc.strerror or exc}") from None
+        # Only a regular file, opened without blocking (a FIFO would hang the publisher).
+        data = read_regular(path, max_bytes if max_bytes is not None else 1 << 40)
+    except FileTooLarge as exc:
+        raise PermanentError(f"{who}: image {path.name} is {exc.size / 1048576:.1f} MB; "
+                             f"{platform} accepts at most {max_bytes / 1048576:.0f} MB") from None
+    except (OSError, ValueError) as exc:
+        raise PermanentError(f"{who}: cannot read image {path}: {getattr(exc, 'strerror', None) or exc}") from None
     mime = sniff_image(data[:16])
     if mime not in types:
         what = mime or "not a recognised image"

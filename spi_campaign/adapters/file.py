@@ -3,25 +3,44 @@
 It makes the whole engine usable with no credentials, and it is a real sink:
 an audit trail or a hand-off to other tools. Each line is
 ``{"post", "account", "occurrence", "published_at", "text", "link",
-"hashtags", "media"}`` with ISO-8601 times with offset.
+"hashtags", "media"}`` with ISO-8601 times with offset; ``link`` is the
+post's link (also in ``text``), media paths are relative to the campaign
+folder.
 
-Appends take an exclusive ``flock`` and are written with one ``write`` of a
-whole line, so concurrent publishers never interleave lines.
+Appends take an exclusive ``flock``. A line is written whole or not at all:
+a short write (a full disk, a file-size limit) is completed or, when the
+disk refuses, cut back to where the line started and reported as a
+transient error (nothing was published, so a retry is safe). A broken last
+line left by an earlier crash is repaired before appending (ended with a
+newline when it is a complete JSON record, else cut off), so a record is
+never glued onto a fragment. Only a regular file is opened, never blocking:
+a FIFO or a device as ``path`` is an error, and ``reconcile`` reads a
+bounded amount per line.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, PublicationRef,
                                         PublishResult, ReconcileResult)
-from spi_campaign.errors import PermanentError
-from spi_campaign.models import Rendered
+from spi_campaign.errors import PermanentError, TransientError
+from spi_campaign.models import Content, Rendered
+from spi_campaign.safeio import NotRegularFile, open_regular, realpath
 from spi_campaign.timeutil import iso, now_utc
+
+log = logging.getLogger(__name__)
+# reconcile reads at most this much of one line; longer lines are matched by their first fields.
+MAX_LINE = 1 << 20
+_HEAD = re.compile(r'^\{"post": ("(?:[^"\\]|\\.)*"), "account": ("(?:[^"\\]|\\.)*"), '
+                   r'"occurrence": ("(?:[^"\\]|\\.)*"|null)')
 
 
 def _occ(dt, tz=None) -> str | None:
@@ -47,6 +66,10 @@ class FileAdapter(Adapter):
     def path(self) -> Path:
         return Path(self.account.options["path"])
 
+    @classmethod
+    def compose(cls, post_id: str, account: str, content: Content) -> Rendered:
+        return replace(super().compose(post_id, account, content), post_link=content.link)
+
     def publish(self, post: Rendered, *, progress: dict[str, Any] | None = None,
                 checkpoint: Callable[[dict[str, Any]], None] | None = None) -> PublishResult:
         published_at = now_utc()
@@ -57,26 +80,68 @@ class FileAdapter(Adapter):
             "occurrence": _occ(post.occurrence, tz),
             "published_at": iso(published_at, tz),
             "text": post.text,
-            "link": post.link,
+            "link": post.post_link or post.link,
             "hashtags": list(post.hashtags),
-            "media": [m.as_dict() for m in post.media],
+            "media": [{"path": m.rel or (str(m.path) if m.path else None), "url": m.url, "alt": m.alt}
+                      for m in post.media],
         }
         if post.thread:
             record["thread"] = list(post.thread)
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise PermanentError(f"{self.who}: cannot write {self.path}: {exc.strerror}") from None
+            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except (OSError, ValueError) as exc:
+            raise PermanentError(f"{self.who}: cannot write {self.path}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, line)
-            os.fsync(fd)
+            self._repair_tail(fd)
+            start = os.fstat(fd).st_size
+            try:
+                _write_all(fd, line)
+                os.fsync(fd)
+            except OSError as exc:
+                # Nothing is published: take the partial line back so no fragment stays.
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass   # the next append repairs the tail
+                raise TransientError(f"{self.who}: cannot write {self.path}: {exc.strerror or exc}; "
+                                     "nothing was written") from None
         finally:
             os.close(fd)
         remote_id = f"{post.post_id}@{_occ(post.occurrence)}"
-        return PublishResult(remote_id=remote_id, url=self.path.resolve().as_uri())
+        return PublishResult(remote_id=remote_id, url=realpath(self.path).as_uri())
+
+    def _repair_tail(self, fd: int) -> None:
+        """End the file on a complete line: a last line without its newline
+        (left by a crash or a short write) is ended with one when it is a
+        whole JSON record, otherwise cut off."""
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        start = size
+        while start > 0:
+            n = min(65536, start)
+            chunk = os.pread(fd, n, start - n)
+            nl = chunk.rfind(b"\n")
+            if nl != -1:
+                start = start - n + nl + 1
+                break
+            start -= n
+        fragment = os.pread(fd, min(size - start, MAX_LINE), start) if size - start <= MAX_LINE else b""
+        try:
+            whole = isinstance(json.loads(fragment), dict) if fragment else False
+        except ValueError:
+            whole = False
+        if whole:
+            _write_all(fd, b"\n")
+            log.warning("%s: %s ended without a newline; added one", self.who, self.path)
+        else:
+            os.ftruncate(fd, start)
+            log.warning("%s: %s ended with a broken line (%d bytes, from an interrupted write); removed it",
+                        self.who, self.path, size - start)
 
     def check(self) -> Identity:
         path = self.path
@@ -97,23 +162,64 @@ class FileAdapter(Adapter):
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Look for our own line: same post, account and occurrence."""
+        from datetime import datetime
+
         want = (pub.post_id, pub.account)
-        if not self.path.exists():
+        try:
+            fd = open_regular(self.path)
+        except FileNotFoundError:
             return ReconcileResult("not_found")
-        with open(self.path, encoding="utf-8", errors="replace") as fh:
-            for raw in fh:
-                try:
-                    rec = json.loads(raw)
-                except ValueError:
+        except NotRegularFile:
+            return ReconcileResult("cannot_tell")   # whatever was written went to a pipe or a device
+        except (OSError, ValueError):
+            return ReconcileResult("cannot_tell")
+        with os.fdopen(fd, "rb") as fh:
+            for post, account, occurrence in _records(fh):
+                if (post, account) != want or not occurrence:
                     continue
-                if (rec.get("post"), rec.get("account")) != want or not rec.get("occurrence"):
-                    continue
-                from datetime import datetime
                 try:
-                    occ = datetime.fromisoformat(rec["occurrence"])
+                    occ = datetime.fromisoformat(occurrence)
                 except (TypeError, ValueError):
                     continue
                 if occ == pub.occurrence:
-                    return ReconcileResult("published", url=self.path.resolve().as_uri(),
+                    return ReconcileResult("published", url=realpath(self.path).as_uri(),
                                            remote_id=f"{pub.post_id}@{_occ(pub.occurrence)}")
         return ReconcileResult("not_found")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte or raise OSError (``os.write`` may write less)."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(28, os.strerror(28))   # ENOSPC: the kernel took nothing
+        view = view[n:]
+
+
+def _records(fh):
+    """(post, account, occurrence) of every line, reading at most ``MAX_LINE``
+    bytes of a line at a time (a huge line costs no memory)."""
+    while True:
+        raw = fh.readline(MAX_LINE)
+        if not raw:
+            return
+        if not raw.endswith(b"\n") and len(raw) == MAX_LINE:
+            while True:   # skip the rest of the long line
+                more = fh.readline(MAX_LINE)
+                if not more or more.endswith(b"\n"):
+                    break
+            m = _HEAD.match(raw.decode("utf-8", errors="replace"))
+            if m is None:
+                continue
+            try:
+                yield tuple(json.loads(g) for g in m.groups())
+            except ValueError:
+                continue
+            continue
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            yield rec.get("post"), rec.get("account"), rec.get("occurrence")

@@ -60,14 +60,36 @@ class App:
         return self._campaign
 
 
+def _clean(message: str) -> str:
+    from spi_campaign.redact import printable, scrub
+
+    return printable(scrub(message))
+
+
 class SpiGroup(click.Group):
+    """Turns every error into one clean line: ``SpiError`` (and, as a last
+    resort, an ``OSError`` such as a name too long for the file system) exits
+    1; usage errors keep Click's exit 2. Messages are scrubbed of secrets and
+    control/bidi characters are escaped (they may come from arguments)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.ClickException as exc:
+            exc.message = _clean(exc.message)
+            raise
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except SpiError as exc:
-            from spi_campaign.redact import scrub
-
-            raise click.ClickException(scrub(str(exc))) from None
+            raise click.ClickException(_clean(str(exc))) from None
+        except click.ClickException as exc:
+            exc.message = _clean(exc.message)
+            raise
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(_clean(f"{where}{exc.strerror or exc}")) from None
 
 
 # ----- global options, accepted at every level --------------------------------------

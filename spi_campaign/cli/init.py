@@ -21,12 +21,13 @@ def init(directory: str) -> None:
     Example:
         spi init kampanye-2026 && cd kampanye-2026 && spi post preview
     """
+    from spi_campaign.redact import printable
     from spi_campaign.scaffold import init_campaign
 
     results = init_campaign(Path(directory))
     labels = {"created": "created", "exists": "exists, left as is",
               "skipped": "not created (config.yaml already existed: an existing campaign)"}
     for rel, state in results:
-        click.echo(f"{labels[state]}: {Path(directory) / rel}")
+        click.echo(f"{labels[state]}: {printable(str(Path(directory) / rel))}")
     if any(state == "created" for _, state in results):
-        click.echo(f"Next: cd {directory} && spi post validate && spi post preview")
+        click.echo(f"Next: cd {printable(directory)} && spi post validate && spi post preview")
