@@ -191,3 +191,25 @@ def check_account(account: Account, tz: tzinfo | None = None, env: Mapping[str, 
                 adapter.close()
             except Exception:  # pragma: no cover
                 pass
+
+
+def alert_expiring_tokens(config: Config, rows: Iterable[CheckRow]) -> None:
+    """Raise a ``token_expiring`` alert (docs/alerts.md) for each checked
+    account whose token expires soon; each is sent once. Never raises."""
+    from spi_campaign import notify
+    from spi_campaign.errors import SpiError
+    from spi_campaign.ledger import open_ledger
+    from spi_campaign.notify.model import TokenWarning
+
+    warnings = [TokenWarning(r.name, r.expires_at or r.data_access_expires_at, "; ".join(r.warnings))
+                for r in rows if r.ok and r.token_expiring]
+    if not warnings:
+        return
+    try:
+        ledger = open_ledger(config.state)
+    except SpiError:
+        return
+    try:
+        notify.dispatch(config, ledger, token_warnings=warnings)
+    finally:
+        ledger.close()

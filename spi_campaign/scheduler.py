@@ -36,6 +36,7 @@ log = logging.getLogger("spi_campaign.scheduler")
 HOUSEKEEPING_SECONDS = 60
 RESCAN_EVERY = timedelta(minutes=15)
 SUMMARY_EVERY = timedelta(hours=1)
+TOKEN_CHECK_EVERY = timedelta(days=1)
 
 # SIGHUPs that arrived before the daemon was ready (cli installs the handler first thing).
 EARLY_HUP: list[int] = []
@@ -63,6 +64,7 @@ class Daemon:
         self._loader: threading.Thread | None = None
         self._seq = 0
         self._alerting: threading.Thread | None = None
+        self._last_token_check = float("-inf")
 
     # ----- lifecycle ------------------------------------------------------------------
 
@@ -318,7 +320,22 @@ class Daemon:
         def send() -> None:
             from spi_campaign import notify
 
-            notify.dispatch(cfg, self.engine.ledger, self.engine.now())
+            warnings = []
+            if "token_expiring" in {e for d in cfg.notify for e in d.events} and \
+                    time.monotonic() - self._last_token_check > TOKEN_CHECK_EVERY.total_seconds():
+                # Once a day: ask the platforms when the tokens expire (Meta's debug_token).
+                from spi_campaign.accounts import check_account
+                from spi_campaign.notify.model import TokenWarning
+
+                self._last_token_check = time.monotonic()
+                for acc in cfg.accounts.values():
+                    if self.accounts and acc.name not in self.accounts:
+                        continue
+                    row = check_account(acc, cfg.timezone)
+                    if row.ok and row.token_expiring:
+                        warnings.append(TokenWarning(row.name, row.expires_at or row.data_access_expires_at,
+                                                     "; ".join(row.warnings)))
+            notify.dispatch(cfg, self.engine.ledger, self.engine.now(), token_warnings=warnings)
 
         self._alerting = threading.Thread(target=send, name="spi-alerts", daemon=True)
         self._alerting.start()

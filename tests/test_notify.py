@@ -393,3 +393,31 @@ def test_held_account_is_alerted_even_when_its_retry_time_lies_ahead(setup):
     notify.dispatch(cfg, led, NOW)
     [p] = [p for p in hook.payloads() if "daily summary" not in p["title"]]
     assert "held back: g-akun" in p["title"] and f"why: {hold}" in p["message"]
+
+
+def test_accounts_check_raises_token_expiring_once(tmp_path, hook, monkeypatch):
+    # The Graph API at the wire (responses); the webhook is a real local server.
+    import re
+
+    import responses
+    from click.testing import CliRunner
+
+    from _support import GRAPH, debug_token, load
+    from spi_campaign.cli import cli
+
+    monkeypatch.setenv("SPI_NOTIFY_HOOK_PASSWORD", HOOK_PASSWORD)
+    (tmp_path / "config.yaml").write_text(
+        "timezone: Asia/Makassar\naccounts:\n  kominfo-fb:\n    platform: facebook\n    page_id: \"1234567890\"\n"
+        + notify_yaml((hook.url, ["token_expiring"])), encoding="utf-8")
+    (tmp_path / "posts").mkdir()
+    token = "EAAG-page-token-" + "q" * 20
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rs:
+        rs.add_passthru(re.compile(r"http://127\.0\.0\.1:\d+/"))
+        rs.add(responses.GET, f"{GRAPH}/1234567890", json=load("meta/page.json"))
+        rs.add(responses.GET, f"{GRAPH}/debug_token", json=debug_token(5))
+        for _ in range(2):
+            r = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.yaml"), "accounts", "check"],
+                                   env={"SPI_KOMINFO_FB_PAGE_TOKEN": token, "COLUMNS": "200"})
+            assert r.exit_code == 0 and "warning: the access token" in r.output, r.output
+    [payload] = hook.payloads()                   # two checks, one alert
+    assert "kominfo-fb" in payload["message"] and token not in json.dumps(payload)

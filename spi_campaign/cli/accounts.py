@@ -88,6 +88,10 @@ def check(ctx: click.Context, names: tuple[str, ...], fmt: str) -> None:
     config = ctx.obj.config()
     selected = select_accounts(config, names)
     rows = [check_account(acc, config.timezone) for acc in selected]
+    if config.notify:
+        from spi_campaign.accounts import alert_expiring_tokens
+
+        alert_expiring_tokens(config, rows)
     if fmt == "json":
         click.echo(ra.checks_json(rows))
     else:

@@ -65,7 +65,7 @@ def dispatch(config: "Config", ledger: "Ledger", now: datetime | None = None, *,
         from spi_campaign.timeutil import now_utc
 
         now = now or now_utc()
-        rows = ev.attention_rows(ledger) if problems is None else list(problems)
+        rows = ev.attention_rows(ledger, config, now) if problems is None else list(problems)
         notices = (ev.problem_notices(config, rows, now) + ev.recovered_notices(config, ledger, list(recovered), now)
                    + ev.token_notices(config, token_warnings))
         digest = ev.digest_notices(config, ledger, now)

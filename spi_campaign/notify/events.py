@@ -64,10 +64,10 @@ def classify(row: Publication, now: datetime) -> tuple[str, str, datetime] | Non
     return None
 
 
-def attention_rows(ledger: Ledger) -> list[Publication]:
-    """Rows that may need an alert: failed, unknown, missed, held."""
-    return [r for r in ledger.rows(states=("failed", "unknown", "missed", "pending"))
-            if r.state != "pending" or r.hold]
+def attention_rows(ledger: Ledger, config: Config, now: datetime) -> list[Publication]:
+    """Rows that may need an alert: failed, unknown, missed, held, inside the
+    alert window (an indexed query: its cost does not grow with history)."""
+    return ledger.problems(now - config.alert_window, now)
 
 
 def describe(config: Config, row: Publication, event: str) -> str:
@@ -158,7 +158,13 @@ def digest_notices(config: Config, ledger: Ledger, now: datetime) -> list[Notice
     day = local.date().isoformat()
     if ledger.meta(DIGEST_META) == day:
         return []
-    body = digest_body(config, ledger.rows(), now)
+    # Only the rows the digest can mention: occurrences since a day plus the
+    # catch-up window ago (published, failed, missed in the last 24 hours), the
+    # open ones and the next 24 hours.
+    recent = {r.key: r for r in ledger.iter_rows(since=now - timedelta(days=1) - config.catch_up)}
+    for r in ledger.open_rows():
+        recent.setdefault(r.key, r)
+    body = digest_body(config, list(recent.values()), now)
     return [Notice(destination=d.url, event="digest", occurrence=day, title=title(config, "digest", extra=f" {day}"),
                    body=body) for d in want]
 
