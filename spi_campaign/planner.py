@@ -76,6 +76,7 @@ class Planner:
         self.campaign: Campaign | None = None
         self.latest_due: dict[str, datetime] = {}
         self._hashes: dict[tuple[str, str, str], str | None] = {}
+        self._slot_index: tuple[dict, dict] | None = None
 
     @property
     def catch_up(self) -> timedelta:
@@ -265,8 +266,8 @@ class Planner:
         # A renamed post (file or id): the row of the vanished id at this
         # account and time with the same content moves to the new id.
         candidates = [r for r in self.ledger.live_at(name, occ) if r.post not in posts]
-        candidates += [r for r in open_rows.values() if r.account == name and r.occurrence == occ
-                       and r.state == "pending" and r.post not in posts]
+        candidates += [r for r in self._pending_at(open_rows).get((name, occ), ()) if r.post not in posts
+                       and r.key in open_rows]
         for old in candidates:
             if old.content_hash and old.content_hash == h and self.ledger.rename_post(old.key, pid, self.now()):
                 open_rows.pop(old.key, None)
@@ -288,6 +289,16 @@ class Planner:
         if state == "pending" and post.id in self.campaign.invalid_posts:
             hold = HELD_INVALID
         return replace(base, state=state, error=error, hold=hold)
+
+    def _pending_at(self, open_rows: dict) -> dict:
+        """Pending open rows by (account, occurrence), built once per sync."""
+        if self._slot_index is None or self._slot_index[0] is not open_rows:
+            index: dict = {}
+            for r in open_rows.values():
+                if r.state == "pending":
+                    index.setdefault((r.account, r.occurrence), []).append(r)
+            self._slot_index = (open_rows, index)
+        return self._slot_index[1]
 
     def _revive(self, row: Publication, post: Post, account: Account, cutoff: datetime, changes: list[Change]) -> None:
         """A skipped row whose post is scheduled again at that time."""
