@@ -206,7 +206,7 @@ def alert_expiring_tokens(config: Config, rows: Iterable[CheckRow]) -> None:
     if not warnings:
         return
     try:
-        ledger = open_ledger(config.state)
+        ledger = open_ledger(config)
     except SpiError:
         return
     try:

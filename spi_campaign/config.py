@@ -80,8 +80,8 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         err(lines.get("timezone"), f"timezone: {exc}")
         tz_name, tz = DEFAULT_TIMEZONE, get_zone(DEFAULT_TIMEZONE)
 
-    def path_value(key: str, default: str) -> Path:
-        value = raw.get(key, default)
+    def path_value(key: str, default: str, override: str | None = None) -> Path:
+        value = override or raw.get(key, default)
         if not isinstance(value, str) or not value.strip():
             err(lines.get(key), f"{key} must be a path, got {type_name(value)}")
             value = default
@@ -92,7 +92,22 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         return realpath(root / value) if not os.path.isabs(value) else Path(value)
 
     posts_dir = path_value("posts_dir", "posts")
-    state = path_value("state", ".spi/state.db")
+    # state: a SQLite path (the embedded default) or a postgresql:// URL;
+    # $SPI_STATE overrides it (a URL with a password belongs in the environment).
+    state_url = None
+    raw_state = os.environ.get("SPI_STATE") or raw.get("state", ".spi/state.db")
+    if isinstance(raw_state, str) and raw_state.startswith(("postgresql://", "postgres://")):
+        state_url, state = raw_state, (root / ".spi" / "state.db")
+        from urllib.parse import urlsplit
+
+        try:
+            if urlsplit(state_url).password and not os.environ.get("SPI_STATE"):
+                err(lines.get("state"), "state: the PostgreSQL URL holds a password: put it in the environment "
+                                        "(SPI_STATE, or PGPASSWORD / ~/.pgpass), never in config.yaml")
+        except ValueError:
+            err(lines.get("state"), "state: not a valid postgresql:// URL")
+    else:
+        state = path_value("state", ".spi/state.db", os.environ.get("SPI_STATE"))
 
     def duration(key: str, default: str):
         try:
@@ -131,7 +146,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
 
     cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
                  catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts,
-                 name=name.strip(), notify=notify, alert_window=alert_window, digest_at=digest_at)
+                 name=name.strip(), state_url=state_url, notify=notify, alert_window=alert_window, digest_at=digest_at)
     return cfg, problems
 
 

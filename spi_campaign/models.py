@@ -98,6 +98,8 @@ class Config:
     accounts: dict[str, Account]
     # The campaign's identity: its ledger belongs to it (default: the config folder's name).
     name: str = "campaign"
+    # A postgresql:// ledger (then ``state`` is unused); None: SQLite at ``state``.
+    state_url: str | None = None
     # Failed/unknown/missed/held publications this recent keep every run exiting 1.
     # Alerts (docs/alerts.md): destinations; how old a problem may be and
     # still be alerted (and how long an unsendable alert is retried); when

@@ -67,6 +67,8 @@ def _init_ledger(directory: Path) -> tuple[str, str]:
     from spi_campaign.ledger import SqliteLedger
 
     cfg = load_config(directory / "config.yaml")
+    if cfg.state_url:
+        return "(PostgreSQL ledger)", "exists"
     rel = cfg.rel(cfg.state)
     if cfg.state.exists():
         return rel, "exists"

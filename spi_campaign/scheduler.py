@@ -80,7 +80,7 @@ class Daemon:
 
         cfg = self.app.config()
         tz = cfg.timezone
-        ledger = open_ledger(cfg.state, dry_run=self.dry_run)
+        ledger = open_ledger(cfg, dry_run=self.dry_run)
         self.engine = Engine(cfg, ledger, dry_run=self.dry_run, accounts=self.accounts,
                              on_outcome=lambda o: rp.outcome_line(self.console, o, self.engine.config.timezone),
                              on_dry_run=lambda r: rp.dry_run_post(self.console, r, self.engine.config.timezone))
@@ -114,7 +114,7 @@ class Daemon:
         self._sync_and_dispatch(initial=True)
         self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
         rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
-                                 f"timezone {cfg.timezone_name}, ledger {cfg.rel(cfg.state)}"
+                                 f"timezone {cfg.timezone_name}, ledger {ledger.where if cfg.state_url else cfg.rel(cfg.state)}"
                                  + (", watching the post files" if self.watch else "")
                                  + (" (dry run: nothing is written)" if self.dry_run else ""))
         rp.upcoming(self.console, [r for r in ledger.open_rows() if r.state == "pending"], tz)

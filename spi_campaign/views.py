@@ -18,35 +18,41 @@ from spi_campaign.timeutil import iso, now_utc
 _PAST_WARNING = re.compile(r"^publish time .+ is in the past")
 
 
-def published_rows(config: Config) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """What the ledger says went out: post id -> account -> its latest
-    published ``Publication``; and a problem text when the ledger exists but
-    cannot be read. Read-only: a ledger that does not exist is not created
-    (an in-memory copy of an existing one is read, so a running publisher is
-    never blocked)."""
+def published_rows(config: Config, campaign: Campaign | None = None) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """What the ledger says went out: post id -> account -> its published
+    ``Publication``; and a problem text when the ledger exists but cannot be
+    read. Read-only (a ledger that does not exist is not created), and only
+    the campaign's one-off publications are looked up, by key: the cost does
+    not grow with the ledger's history."""
     from spi_campaign.errors import SpiError
-    from spi_campaign.ledger import open_ledger
+    from spi_campaign.ledger import open_for_reading
+    from spi_campaign.timeutil import UTC
 
-    if not config.state.exists():
+    if campaign is None:
         return {}, None
+    keys = [(p.id, a, p.publish_at.astimezone(UTC)) for p in campaign.posts
+            if p.publish_at is not None and not p.repeat for a in p.accounts]
     try:
-        ledger = open_ledger(config.state, dry_run=True)
+        ledger = open_for_reading(config)
+        if ledger is None:
+            return {}, None
+        try:
+            rows = ledger.get_many(keys)
+        finally:
+            ledger.close()
     except SpiError as exc:
         return {}, str(exc)
-    try:
-        rows = ledger.rows(states=("published",))
-    finally:
-        ledger.close()
     out: dict[str, dict[str, Any]] = {}
-    for r in rows:                           # newest occurrence first
-        out.setdefault(r.post, {}).setdefault(r.account, r)
+    for r in rows.values():
+        if r.state == "published":
+            out.setdefault(r.post, {}).setdefault(r.account, r)
     return out, None
 
 
 def _ledger_aware(problems: list[Problem], campaign: Campaign) -> list[Problem]:
     """No "publish time is in the past" warning for a post that was published
     to every one of its accounts; one published to some says to which."""
-    published, trouble = published_rows(campaign.config)
+    published, trouble = published_rows(campaign.config, campaign)
     if trouble:
         problems = problems + [Problem(str(campaign.config.state), None, None, None, "warning",
                                        f"{trouble}; published posts are not recognised")]

@@ -81,7 +81,7 @@ def list_(app, topic: str | None, status: str | None, account: str | None, fmt: 
     from spi_campaign.views import list_rows, published_rows
 
     campaign = app.campaign()
-    published, trouble = published_rows(campaign.config)
+    published, trouble = published_rows(campaign.config, campaign)
     if trouble:
         click.echo(f"warning: {trouble}; published posts are not marked", err=True)
     rows = list_rows(campaign, topic=topic, status=status, account=account, published=published)

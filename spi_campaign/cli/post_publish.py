@@ -29,7 +29,7 @@ def _engine(app, console, *, dry_run: bool = False, catch_up=None, accounts=None
     tz = cfg.timezone
     for a in accounts or ():
         cfg.account(a)
-    ledger = open_ledger(cfg.state, dry_run=dry_run)
+    ledger = open_ledger(cfg, dry_run=dry_run)
     try:
         return Engine(cfg, ledger, dry_run=dry_run, catch_up=catch_up, accounts=accounts,
                       catch_up_new_ledger=catch_up_new_ledger,
@@ -270,7 +270,6 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
     import sys
 
     from spi_campaign import render_publish as rp
-    from spi_campaign.ledger import SqliteLedger
     from spi_campaign.timeutil import now_utc, parse_datetime
 
     app = ctx.obj
@@ -285,7 +284,10 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint=name) from None
     lo, hi = bounds
-    if not cfg.state.exists():
+    from spi_campaign.ledger import open_for_reading
+
+    ledger = open_for_reading(cfg)
+    if ledger is None:
         if post_id is not None:
             app.campaign().require_post(post_id)
         if fmt == "json":
@@ -293,7 +295,6 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
         else:
             rp.status_table(_console(), [], tz, filtered=False)
         return
-    ledger = SqliteLedger.open_for_reading(cfg.state)
     try:
         if problems:
             now = now_utc()
