@@ -103,3 +103,19 @@ def flaky_platform(monkeypatch):
     FlakyAdapter = load_plugin("spi_test_adapter").FlakyAdapter
     monkeypatch.setitem(registry._loaded, "flaky", FlakyAdapter)
     monkeypatch.setitem(registry._entry_points(), "flaky", FlakyAdapter)
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory):
+    """A real PostgreSQL server for this test session (see tests/_pg.py)."""
+    import shutil
+    import tempfile
+
+    import _pg
+
+    # Not under pytest's tmp folder: it is private to root, and the server runs as ``postgres``.
+    folder = tempfile.mkdtemp(prefix="spi-pg-")
+    url, stop = _pg.start(folder)
+    yield url
+    stop()
+    shutil.rmtree(folder, ignore_errors=True)
