@@ -69,6 +69,17 @@ def _duration(value: str | None, name: str):
 
 _account_opt = click.option("--account", "-a", "accounts", metavar="NAME", multiple=True,
                             help="Only these accounts (repeatable), e.g. a first test on the archive account.")
+def _set_host_id(ctx, param, value):
+    if value:
+        from spi_campaign.ledger.model import set_host_id
+
+        set_host_id(value)
+    return value
+
+
+_host_opt = click.option("--host-id", metavar="NAME", callback=_set_host_id, expose_value=False,
+                         help="This machine's name in claims when several machines share a PostgreSQL ledger "
+                              "(default: the host name; must be unique per machine).")
 _strict_opt = click.option("--strict", is_flag=True,
                            help="Readiness problems (missing credentials, unwritable paths) are fatal: exit 1 "
                                 "before publishing anything.")
@@ -83,6 +94,7 @@ _strict_opt = click.option("--strict", is_flag=True,
                    "A new or emptied ledger otherwise never publishes the past.")
 @_account_opt
 @_strict_opt
+@_host_opt
 @click.pass_context
 def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_ledger: bool, accounts: tuple,
                 strict: bool) -> None:
@@ -138,6 +150,7 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_led
               help="Reload when post files change (otherwise only on SIGHUP and the 15-minute rescan).")
 @_account_opt
 @_strict_opt
+@_host_opt
 @click.pass_context
 def schedule(ctx: click.Context, dry_run: bool, watch: bool, accounts: tuple, strict: bool) -> None:
     """Run in the foreground and publish each post at its time (for systemd).

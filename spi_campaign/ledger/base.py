@@ -138,6 +138,11 @@ class Ledger(abc.ABC):
         ``publishing`` under that token): False when the claim was lost."""
 
     @abc.abstractmethod
+    def copy_in(self, rows: Iterable[Publication]) -> int:
+        """Insert rows exactly as given (times, states, tokens), skipping keys
+        that exist: ``spi state copy``. How many were inserted."""
+
+    @abc.abstractmethod
     def rename_post(self, old: Key, new_post: str, now: datetime) -> bool:
         """Move a row (and its history) to another post id, unless a row
         with the new key exists (a renamed post file keeps its history)."""

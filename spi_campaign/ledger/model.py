@@ -97,9 +97,20 @@ class Owner:
         return bool(token) and token.split(".", 1)[0] == self.instance
 
 
+_HOST_ID: list[str] = []
+
+
+def set_host_id(name: str | None) -> None:
+    """Name this machine in claims (``--host-id``; default: the host name).
+    It must be unique per machine: processes with the same host id judge
+    each other's claims by pid."""
+    _HOST_ID[:] = [name] if name else []
+    _me_for.cache_clear()
+
+
 @lru_cache(maxsize=None)
 def _me_for(pid: int) -> Owner:
-    return Owner(socket.gethostname(), pid, process_start(pid))
+    return Owner(_HOST_ID[0] if _HOST_ID else socket.gethostname(), pid, process_start(pid))
 
 
 def _me() -> Owner:

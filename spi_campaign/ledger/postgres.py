@@ -304,6 +304,17 @@ class PostgresLedger(Ledger):
                     self._event(c, p.key, p.state, p.error or p.hold, n)
         return inserted
 
+    def copy_in(self, rows: Iterable[Publication]) -> int:
+        cols = ", ".join(("campaign", *COLUMNS))
+        sql = (f"INSERT INTO spi_publications ({cols}) VALUES ({', '.join(['%s'] * (len(COLUMNS) + 1))}) "
+               "ON CONFLICT DO NOTHING")
+        n = 0
+        with self._tx() as c:
+            for p in rows:
+                c.execute(sql, [self.campaign] + [_to_db(k, getattr(p, k)) for k in COLUMNS])
+                n += max(c.rowcount, 0)
+        return n
+
     def update(self, changes: Iterable[Change], now: datetime) -> list[Change]:
         changes = list(changes)
         if not changes:

@@ -403,6 +403,15 @@ class SqliteLedger(SqliteNotifications, Ledger):
                     self._event(c, p.key, p.state, p.error or p.hold, n)
         return inserted
 
+    def copy_in(self, rows: Iterable[Publication]) -> int:
+        cols = ", ".join(self._cols)
+        sql = f"INSERT OR IGNORE INTO publications ({cols}) VALUES ({', '.join('?' * len(self._cols))})"
+        n = 0
+        with self._tx() as c:
+            for p in rows:
+                n += c.execute(sql, [self._to_db(k, getattr(p, k)) for k in self._cols]).rowcount
+        return n
+
     def update(self, changes: Iterable[Change], now: datetime) -> list[Change]:
         changes = list(changes)
         if not changes:

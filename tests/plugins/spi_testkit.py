@@ -53,20 +53,6 @@ def write_config(root: Path, accounts: dict[str, dict], *, catch_up: str = "6h",
     return path
 
 
-def ledger_rows(root: Path) -> list[tuple]:
-    """(post, account, state) of every row of the campaign's ledger, read directly."""
-    import sqlite3
-
-    state = root / ".spi" / "state.db"
-    if not state.exists():
-        return []
-    con = sqlite3.connect(state)
-    try:
-        return con.execute("SELECT post, account, state FROM publications ORDER BY post, account").fetchall()
-    finally:
-        con.close()
-
-
 def init_ledger(root: Path, created_at: str) -> None:
     from spi_campaign.ledger import SqliteLedger
 
