@@ -120,3 +120,79 @@ def test_claimer_that_lost_its_claim_never_reports_published(tmp_path):
     assert results == ["lost"], out
     assert len(kit.outbox(tmp_path, "x")) == 2      # the duplicate the message warns about
     assert [r.state for r in kit.ledger_rows(tmp_path)] == ["published"]
+
+
+# ----- 8. cancel racing a claim -------------------------------------------------------------
+
+def test_post_cancelled_after_the_run_read_it_is_not_published(tmp_path):
+    """The run reads the campaign, then spends 2 s on an earlier publication
+    of the same account; meanwhile the second post is cancelled in its file.
+    On c359636 the run published from what it had read at start: the
+    cancelled post went out. Now the claim is checked against the file as
+    it is just before the adapter call: the row is skipped."""
+    kit.write_config(tmp_path, flaky(["x"]))
+    kit.control(tmp_path, "x", script={"lambat": ["ok"]}, delay_ms=2000)
+    t = kit.now().replace(microsecond=0) - timedelta(minutes=2)
+    kit.write_post(tmp_path, "lambat", t, ["x"])
+    kit.write_post(tmp_path, "batal", t + timedelta(seconds=30), ["x"])
+    a = spawn_publish_due(tmp_path)
+    try:
+        assert kit.wait_for(lambda: len(kit.calls(tmp_path, "x")) == 1, timeout=30)
+        kit.write_post(tmp_path, "batal", t + timedelta(seconds=30), ["x"], status="cancelled")
+        kit.control(tmp_path, "x")           # the next call would be instant
+        out, err = a.communicate(timeout=60)
+    finally:
+        _kill(a)
+    assert "status: cancelled" in (tmp_path / "posts" / "batal.yaml").read_text()
+    assert [r["post"] for r in kit.outbox(tmp_path, "x")] == ["lambat"], (out, err)
+    assert [c["post"] for c in kit.calls(tmp_path, "x")] == ["lambat"]
+    assert {r.post: r.state for r in kit.ledger_rows(tmp_path)} == {"lambat": "published", "batal": "skipped"}
+    assert "Traceback" not in err
+
+
+# ----- 5, 6. config edits after a publication ---------------------------------------------------
+
+def _set_config(root: Path, old: str, new: str) -> None:
+    p = root / "config.yaml"
+    text = p.read_text(encoding="utf-8")
+    assert old in text
+    p.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_timezone_change_does_not_republish_todays_recurring_post(tmp_path):
+    """A daily 09:00 post published at 09:00 WITA; then the campaign's
+    timezone becomes Asia/Jakarta (WIB, one hour behind). At 09:00 WIB the
+    same local slot comes round again an hour later. On c359636 that was a
+    new occurrence (a new UTC key) and the post went out twice on one day."""
+    kit.write_config(tmp_path, flaky(["x"]))
+    kit.write_post(tmp_path, "harian", "2026-12-09 09:00", ["x"], repeat="0 9 * * *")
+    first = spi_at(tmp_path, "@2026-12-09 01:00:20", "post", "publish-due")      # 09:00:20 WITA
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert len(kit.outbox(tmp_path, "x")) == 1
+    _set_config(tmp_path, "timezone: Asia/Makassar", "timezone: Asia/Jakarta")
+    again = spi_at(tmp_path, "@2026-12-09 02:00:20", "post", "publish-due")      # 09:00:20 WIB
+    assert "Traceback" not in again.stderr, again.stderr
+    assert len(kit.outbox(tmp_path, "x")) == 1, again.stdout + again.stderr
+    # the next day's slot is at 09:00 in the new zone
+    nxt = spi_at(tmp_path, "@2026-12-10 02:00:20", "post", "publish-due")
+    assert nxt.returncode == 0, nxt.stdout + nxt.stderr
+    recs = kit.outbox(tmp_path, "x")
+    assert len(recs) == 2 and recs[1]["occurrence"].startswith("2026-12-10T09:00:00+07:00"), recs
+
+
+def test_account_renamed_in_config_is_not_republished(tmp_path):
+    """The account 'humas' is renamed 'humas_kota' (same platform, same
+    outbox path) in config.yaml and in the post. On c359636 the post had a
+    new key (post, account, occurrence) and was published a second time."""
+    kit.write_config(tmp_path, flaky(["humas"]))
+    t = kit.now().replace(microsecond=0) - timedelta(minutes=5)
+    kit.write_post(tmp_path, "sekali", t, ["humas"])
+    first = kit.spi(tmp_path, "post", "publish-due")
+    assert first.returncode == 0, first.stdout + first.stderr
+    _set_config(tmp_path, "  humas:\n", "  humas_kota:\n")
+    kit.write_post(tmp_path, "sekali", t, ["humas_kota"])
+    again = kit.spi(tmp_path, "post", "publish-due")
+    assert "Traceback" not in again.stderr, again.stderr
+    assert len(kit.outbox(tmp_path, "humas")) == 1, again.stdout + again.stderr
+    assert not (tmp_path / "outbox" / "humas_kota.jsonl").exists()
+    assert [(r.post, r.state) for r in kit.ledger_rows(tmp_path)] == [("sekali", "published")]
