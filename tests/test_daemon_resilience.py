@@ -169,8 +169,10 @@ def test_another_campaigns_ledger_is_an_error(tmp_path):
 
 def test_posts_folder_replaced_by_a_deploy_is_noticed_without_sighup(tmp_path, daemon):
     """``rm -rf posts && cp -r release/posts posts`` under a running daemon.
-    On c359636 the inotify watch stayed on the deleted folder: the new
-    posts were seen only after a SIGHUP (or the 15-minute rescan)."""
+    On c359636 the watch stayed on the deleted folder: the copied files
+    were noticed once (the parent's event), but a post saved into the new
+    folder afterwards was seen only after a SIGHUP (or the 15-minute
+    rescan)."""
     kit.write_config(tmp_path, kit.file_accounts(["a"]))
     kit.write_post(tmp_path, "lama", kit.now().replace(microsecond=0) + timedelta(hours=2), ["a"])
     daemon()

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -196,3 +197,65 @@ def test_account_renamed_in_config_is_not_republished(tmp_path):
     assert len(kit.outbox(tmp_path, "humas")) == 1, again.stdout + again.stderr
     assert not (tmp_path / "outbox" / "humas_kota.jsonl").exists()
     assert [(r.post, r.state) for r in kit.ledger_rows(tmp_path)] == [("sekali", "published")]
+
+
+# ----- 7, 9. a burst in one daemon, with renames and concurrent syncs -------------------------------
+
+def test_burst_with_renamed_files_publishes_each_exactly_once(tmp_path):
+    """300 publications (100 posts x 3 accounts) fall due within a few
+    seconds under one ``spi post schedule``; during the burst 40 files are
+    renamed (new file name and id, same content), each rename setting off a
+    reload and sync while the workers publish. 7: the daemon's own claims are
+    never taken for another process's (claim tokens carry the process's
+    instance id), so a sync in the middle of a publication does not turn
+    it unknown and republish it. 9: a renamed post's row moves to the new
+    id (published once, not again under the new id; pending: published
+    once under the new id). On c359636 a rename was a new key: renamed
+    posts already out went out again."""
+    accounts = ["a", "b", "c"]
+    kit.write_config(tmp_path, kit.file_accounts(accounts))
+    start = kit.now().replace(microsecond=0) + timedelta(seconds=4)
+    for i in range(100):
+        kit.write_post(tmp_path, f"p{i:03d}", start + timedelta(milliseconds=30 * i), accounts,
+                       text=f"Laporkan pungli ke Inspektorat, nomor {i}.")
+    proc = kit.spawn(tmp_path, "post", "schedule")
+    try:
+        assert kit.wait_for(lambda: len(kit.outbox(tmp_path, "a")) >= 10, timeout=30)
+        for i in range(0, 80, 2):          # 40 renames
+            # the id changes in place (atomic save), then the file is moved:
+            # never two files with the same content at once
+            old = tmp_path / "posts" / f"p{i:03d}.yaml"
+            tmp = old.with_suffix(".tmp")
+            tmp.write_text(kit.post_yaml(f"baru-{i:03d}", start + timedelta(milliseconds=30 * i), accounts,
+                                         text=f"Laporkan pungli ke Inspektorat, nomor {i}."), encoding="utf-8")
+            os.replace(tmp, old)
+            os.rename(old, old.with_name(f"baru-{i:03d}.yaml"))
+        total = lambda: sum(len(kit.outbox(tmp_path, a)) for a in accounts)
+        assert kit.wait_for(lambda: total() >= 300, timeout=60)
+        time.sleep(3)          # room for a duplicate to show up
+        assert kit.stop(proc) == 0
+    finally:
+        _kill(proc)
+    lines = [r for a in accounts for r in kit.outbox(tmp_path, a)]
+    slots = Counter((r["account"], r["occurrence"]) for r in lines)
+    assert len(slots) == 300 and set(slots.values()) == {1}, [k for k, n in slots.items() if n > 1][:5]
+    rows = kit.ledger_rows(tmp_path)
+    assert len(rows) == 300 and {r.state for r in rows} == {"published"}, Counter(r.state for r in rows)
+    assert {r.post for r in rows} == {f"baru-{i:03d}" for i in range(0, 80, 2)} | \
+        {f"p{i:03d}" for i in range(100) if not (i < 80 and i % 2 == 0)}
+
+
+def test_new_post_at_the_slot_of_a_removed_published_one_is_published(tmp_path):
+    """A published post is removed and a different post (other text) is
+    written for the same account and minute: not a rename, so it must go
+    out. (A rename check that matched on account and time alone would
+    swallow it.)"""
+    kit.write_config(tmp_path, kit.file_accounts(["a"]))
+    t = kit.now().replace(microsecond=0) - timedelta(minutes=3)
+    kit.write_post(tmp_path, "pagi", t, ["a"], text="Selamat pagi, tolak suap.")
+    assert kit.spi(tmp_path, "post", "publish-due").returncode == 0
+    (tmp_path / "posts" / "pagi.yaml").unlink()
+    kit.write_post(tmp_path, "lain", t, ["a"], text="Pengumuman lain: layanan pengaduan dibuka.")
+    r = kit.spi(tmp_path, "post", "publish-due")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [x["post"] for x in kit.outbox(tmp_path, "a")] == ["pagi", "lain"]
