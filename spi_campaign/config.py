@@ -134,11 +134,12 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     if not isinstance(raw_accounts, dict):
         err(lines.get("accounts"), f"accounts must be a mapping of account name to settings, got {type_name(raw_accounts)}")
         raw_accounts = {}
-    for name, spec in raw_accounts.items():
-        acc = _read_account(name, spec, raw_accounts.key_lines.get(name) if isinstance(raw_accounts, LineDict) else None,
+    for acc_name, spec in raw_accounts.items():   # not `name`: that is the campaign's
+        acc = _read_account(acc_name, spec,
+                            raw_accounts.key_lines.get(acc_name) if isinstance(raw_accounts, LineDict) else None,
                             root, err)
         if acc is not None:
-            accounts[str(name)] = acc
+            accounts[str(acc_name)] = acc
 
     from spi_campaign.notify import settings as notify_settings   # alerts: docs/alerts.md
 

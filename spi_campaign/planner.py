@@ -31,6 +31,7 @@ MAX_MISSED_PER_TARGET = 100             # recurring: missed occurrences recorded
 HELD_INVALID = "the post has errors (run 'spi post validate')"
 ACCOUNT_HOLD = "account: "              # prefix of a hold the account caused (credentials, billing)
 NEW_LEDGER_FLAG = "--catch-up-from-new-ledger"
+_NEW_LEDGER_MISSED = "fell due before this ledger was created"
 # The account options that say where an account publishes: its history follows them.
 DESTINATION_KEYS = ("page_id", "ig_user_id", "threads_user_id", "chat_id", "handle", "username", "path")
 
@@ -203,6 +204,12 @@ class Planner:
                     new_rows.append(new)
             elif row.state == "skipped":
                 self._revive(row, post, account, cutoff, changes)
+            elif row.state == "missed" and epoch is None and (row.error or "").startswith(_NEW_LEDGER_MISSED):
+                # missed only because the ledger was new: the flag asks for it
+                if (row.occurrence >= cutoff and post.id not in self.campaign.invalid_posts
+                        and not self.superseded(post, row.occurrence)):
+                    changes.append(Change(key, ("missed",), {"state": "pending", "error": None},
+                                          detail=f"caught up ({NEW_LEDGER_FLAG})"))
             elif row.state == "published" and not post.repeat:
                 self._check_edited(row, post, account, changes, rep)
         inserted = set(self.ledger.insert(new_rows, now))
@@ -277,7 +284,7 @@ class Planner:
         state = "pending"
         if epoch is not None and occ < epoch:
             state = "missed"
-            error = (f"fell due before this ledger was created ({epoch.astimezone(tz).isoformat(timespec='minutes')})"
+            error = (f"{_NEW_LEDGER_MISSED} ({epoch.astimezone(tz).isoformat(timespec='minutes')})"
                      f"; a new or emptied ledger never publishes the past (use '{NEW_LEDGER_FLAG}' to publish it)")
         elif occ < cutoff:
             state, error = "missed", f"older than the catch-up window ({dur(self.catch_up)}) when first seen"

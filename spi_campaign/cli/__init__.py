@@ -13,13 +13,34 @@ they work before or after the subcommand (``spi post validate --config X``,
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 
-import click
+def _install_early_hup() -> None:
+    """``spi post schedule`` under systemd/supervisors may get a SIGHUP (a
+    reload) while it is still starting; its default action would kill it
+    (exit 129). Record it in ``scheduler.EARLY_HUP`` from the first moment
+    we run; the daemon reloads once it is ready."""
+    import signal
+    import sys
 
-from spi_campaign import __version__
-from spi_campaign.errors import SpiError
+    if not hasattr(signal, "SIGHUP"):
+        return
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if not any(words[i:i + 2] == ["post", "schedule"] for i in range(len(words))):
+        return
+    from spi_campaign.scheduler import EARLY_HUP
+
+    signal.signal(signal.SIGHUP, lambda signum, frame: EARLY_HUP.append(signum))
+
+
+_install_early_hup()
+
+import functools  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+from spi_campaign import __version__  # noqa: E402
+from spi_campaign.errors import SpiError  # noqa: E402
 
 FORMAT_KEY = "spi.format"     # ctx.meta (shared by the whole context chain): --format given to a group
 
