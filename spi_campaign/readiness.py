@@ -30,27 +30,9 @@ class NotReady:
 
 
 def _writable_file(path: Path) -> str | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        parent = path.parent
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            return f"cannot create {path}: folder {parent} is not writable"
-        return None
-    except OSError as exc:
-        return f"cannot use {path}: {exc.strerror or exc}"
-    import stat as st_mod
+    from spi_campaign.adapters.file import path_problem
 
-    if not st_mod.S_ISREG(st.st_mode):
-        return f"{path} is not a regular file"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
-        os.close(fd)
-    except OSError as exc:
-        return f"cannot write {path}: {exc.strerror or exc}"
-    return None
+    return path_problem(path)
 
 
 def readiness(engine, campaign, now: datetime | None = None) -> list[NotReady]:
