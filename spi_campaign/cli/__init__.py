@@ -187,11 +187,12 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from spi_campaign.cli import accounts, init, post
+    from spi_campaign.cli import accounts, doctor, init, post
 
     cli.add_command(init.init)
     cli.add_command(post.post)
     cli.add_command(accounts.accounts)
+    cli.add_command(doctor.doctor)
     _add_global_options(cli, root=True)
 
 
