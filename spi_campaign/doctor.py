@@ -186,7 +186,7 @@ def _ledger(rep: DoctorReport, cfg, now: datetime) -> None:
                 kinds[k] = kinds.get(k, 0) + 1
             what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
             rep.add("ledger", "problems", "problem",
-                    f"{len(rows)} publication{'s' if len(rows) != 1 else ''} need attention ({what}): "
+                    f"{len(rows)} publication{'s need' if len(rows) != 1 else ' needs'} attention ({what}): "
                     "spi post status --problems")
         else:
             rep.add("ledger", "problems", "ok", "nothing needs attention in the alert window")
