@@ -27,7 +27,7 @@ def spi(root, *args, env=None, path_dir=None):
         e["PATH"] = f"{path_dir}:{e['PATH']}"
     e.update(env or {})
     return subprocess.run([kit.SPI, "--config", str(root / "config.yaml"), "doctor", *args], cwd=root, env=e,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=120)
 
 
 def doctor_json(root, *args, **kw):
@@ -190,8 +190,13 @@ def test_online_clock_offset_against_the_platform_date_header(tmp_path, date_ser
 
 
 def test_online_unreachable_api_is_a_warning(tmp_path):
+    import socket
+
+    with socket.socket() as s:                  # a port nothing listens on (bound, then released)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     campaign(tmp_path, {"kominfo": {"platform": "flaky", "path": "outbox/kominfo.jsonl",
-                                    "api": "http://127.0.0.1:9"}}, posts=("kominfo",))
+                                    "api": f"http://127.0.0.1:{port}"}}, posts=("kominfo",))
     rc, rep, f = doctor_json(tmp_path, "--online")
     (clock,) = [x for x in rep["findings"] if x["section"] == "clock"]
     assert clock["status"] == "warning" and "could not ask for the time" in clock["detail"]
