@@ -82,6 +82,7 @@ class Dispatcher:
         self._pool: ThreadPoolExecutor | None = None
         self._heartbeat: threading.Thread | None = None
         self._hb_wake = threading.Event()
+        self._ready_checked: set[str] = set()      # accounts whose readiness was checked before publishing
 
     def day_cap(self, account: Account, now: datetime) -> DayCap | None:
         if not account.max_per_day:
@@ -230,6 +231,23 @@ class Dispatcher:
         log.error("%s", msg(exc))
         self._stopping.set()
 
+    def warn_not_ready(self, account: Account) -> None:
+        """Before an account's first publication in this process: one warning
+        per readiness problem it still has (docs/deploy.md, "Readiness")."""
+        with self._lock:
+            if account.name in self._ready_checked or self.dry_run:
+                return
+            self._ready_checked.add(account.name)
+        from spi_campaign.readiness import account_problems
+
+        try:
+            problems = account_problems(account, os.environ if self.env is None else self.env)
+        except Exception as exc:  # a check must never stop a publication
+            log.debug("readiness of %s: %s", account.name, msg(exc))
+            return
+        for problem in problems:
+            log.warning("account %s is about to publish but is not ready: %s", account.name, problem)
+
     def drain(self, account_name: str, due_by: datetime | None = None) -> int:
         """Publish the due rows of one account, in due order, until none is
         left (or we are stopping). Returns how many rows were claimed."""
@@ -253,6 +271,7 @@ class Dispatcher:
             if claim.row is None:
                 return claimed
             claimed += 1
+            self.warn_not_ready(account)
             self.track(claim.row)
             try:
                 self.publish_row(claim.row)

@@ -30,27 +30,31 @@ class NotReady:
 
 
 def _writable_file(path: Path) -> str | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        parent = path.parent
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            return f"cannot create {path}: folder {parent} is not writable"
-        return None
-    except OSError as exc:
-        return f"cannot use {path}: {exc.strerror or exc}"
-    import stat as st_mod
+    from spi_campaign.adapters.file import path_problem
 
-    if not st_mod.S_ISREG(st.st_mode):
-        return f"{path} is not a regular file"
+    return path_problem(path)
+
+
+def account_problems(account, env) -> list[str]:
+    """The local readiness problems of one account (no network): its
+    adapter, its credentials, a ``file`` account's path."""
+    from spi_campaign.compose import adapter_class
+
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
-        os.close(fd)
-    except OSError as exc:
-        return f"cannot write {path}: {exc.strerror or exc}"
-    return None
+        cls = adapter_class(account)
+    except Exception as exc:
+        from spi_campaign.redact import scrub
+
+        return [scrub(str(exc))]
+    out = []
+    missing = [n for n in cls.env_names(account) if not env.get(n)]
+    if missing:
+        out.append(f"credentials not set: {', '.join(missing)}")
+    if account.platform == "file" and account.options.get("path"):
+        problem = _writable_file(Path(account.options["path"]))
+        if problem:
+            out.append(problem)
+    return out
 
 
 def readiness(engine, campaign, now: datetime | None = None) -> list[NotReady]:
@@ -81,19 +85,8 @@ def readiness(engine, campaign, now: datetime | None = None) -> list[NotReady]:
     out: list[NotReady] = []
     env = os.environ if engine.env is None else engine.env
     for name in sorted(first):
-        account = cfg.accounts[name]
-        try:
-            cls = adapter_class(account)
-        except Exception as exc:
-            out.append(NotReady(name, str(exc), first[name]))
-            continue
-        missing = [n for n in cls.env_names(account) if not env.get(n)]
-        if missing:
-            out.append(NotReady(name, f"credentials not set: {', '.join(missing)}", first[name]))
-        if account.platform == "file" and account.options.get("path"):
-            problem = _writable_file(Path(account.options["path"]))
-            if problem:
-                out.append(NotReady(name, problem, first[name]))
+        for problem in account_problems(cfg.accounts[name], env):
+            out.append(NotReady(name, problem, first[name]))
     if not engine.dry_run and engine.ledger.where and getattr(engine.ledger, "path", None):
         path = Path(engine.ledger.path)
         if path.exists() and not os.access(path, os.W_OK):
@@ -101,9 +94,10 @@ def readiness(engine, campaign, now: datetime | None = None) -> list[NotReady]:
     return out
 
 
-def report_readiness(console, problems: list[NotReady]) -> None:
+def report_readiness(console, problems: list[NotReady], tz=None) -> None:
+    from datetime import timezone
+
     from spi_campaign import render_publish as rp
 
-    tz = None
     for p in problems:
-        rp.message(console, "not ready: " + p.line(tz or __import__("datetime").timezone.utc), "bold yellow")
+        rp.message(console, "not ready: " + p.line(tz or timezone.utc), "bold yellow")

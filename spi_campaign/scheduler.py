@@ -106,7 +106,7 @@ class Daemon:
         from spi_campaign.readiness import readiness, report_readiness
 
         problems = readiness(self.engine, campaign)
-        report_readiness(self.console, problems)
+        report_readiness(self.console, problems, tz)
         if problems and self.strict:
             rp.message(self.console, "spi schedule: --strict: not starting until these are fixed", "bold red")
             ledger.close()
@@ -224,7 +224,18 @@ class Daemon:
             self.watcher.retarget(campaign.config.posts_dir, campaign.config.path)
         rp.message(self.console, f"reloaded: {len(campaign.posts)} posts ({read} file(s) read)"
                    + (f", {len(campaign.broken_files)} unreadable file(s)" if campaign.broken_files else ""))
+        self._readiness(campaign)
         self._sync_and_dispatch()
+
+    def _readiness(self, campaign) -> None:
+        """Readiness again after a reload: a new post or account may need
+        credentials this process does not have. Reported, never fatal here."""
+        from spi_campaign.readiness import readiness, report_readiness
+
+        try:
+            report_readiness(self.console, readiness(self.engine, campaign), campaign.config.timezone)
+        except Exception as exc:
+            log.error("readiness check failed: %s: %s", type(exc).__name__, exc)
 
     # ----- jobs ----------------------------------------------------------------------
 

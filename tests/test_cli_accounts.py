@@ -275,3 +275,33 @@ def test_list_shows_optional_variables(campaign):
     assert rows["kominfo-x"]["ready"] is False                # the four required ones are missing
     table = run(campaign, "list").output
     assert "optional SPI_KOMINFO_IG_APP_SECRET" in table
+
+
+@pytest.mark.parametrize("where", ["fifo", "proc-file", "under-proc"])
+def test_check_file_account_whose_path_cannot_be_written_fails(camp, where):
+    """Root passes every permission check, so only a real attempt tells:
+    a FIFO, a /proc file (opens for writing, refuses every write) and a new
+    file under /proc (the folder refuses new files) are failures, not ok."""
+    import os
+
+    if where == "fifo":
+        path = camp.root / "outbox" / "arsip.jsonl"
+        path.parent.mkdir()
+        os.mkfifo(path)
+    else:
+        path = Path("/proc/version") if where == "proc-file" else Path("/proc/spi-outbox/arsip.jsonl")
+    config = camp.write_config(f"""\
+        timezone: Asia/Makassar
+        accounts:
+          arsip:
+            platform: file
+            path: {path}
+        """)
+    result = run(config, "check", "arsip", "--format", "json")
+    (row,) = json.loads(result.output)
+    assert result.exit_code == 1 and not row["ok"], row
+    expected = {"fifo": f"{path} exists and is not a regular file",
+                "proc-file": f"cannot write {path}: ",
+                "under-proc": f"cannot create {path}: folder /proc does not accept new files"}[where]
+    assert row["error"].startswith(f"account 'arsip': {expected}"), row["error"]
+    assert not (camp.root / "outbox" / "arsip.jsonl").is_file()

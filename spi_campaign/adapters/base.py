@@ -180,6 +180,8 @@ class Adapter:
     credentials: ClassVar[tuple[str, ...]] = ()
     optional_credentials: ClassVar[tuple[str, ...]] = ()
     link_card: ClassVar[bool] = False
+    # The platform's API host; ``spi doctor --online`` compares the clock with its Date header.
+    api_base: ClassVar[str | None] = None
 
     def __init__(self, account: Account, env: Mapping[str, str] | None = None, *,
                  tz: tzinfo | None = None):
@@ -224,6 +226,12 @@ class Adapter:
     @classmethod
     def env_names(cls, account: Account) -> list[str]:
         return [account.env_prefix + f for f in cls.credentials]
+
+    @classmethod
+    def api_url(cls, account: Account) -> str | None:
+        """Where this account's requests go (``api_base`` unless an adapter
+        knows better from the account's options); None: no network."""
+        return cls.api_base
 
     @classmethod
     def optional_env_names(cls, account: Account) -> list[str]:

@@ -53,6 +53,52 @@ def _occ(dt, tz=None) -> str | None:
     return iso(dt, tz)
 
 
+def path_problem(path: Path) -> str | None:
+    """Why a publication could not be appended to ``path``, or None.
+
+    Tried for real rather than guessed from permission bits (root passes
+    every ``os.access``): an existing path must be a regular file that opens
+    for appending and accepts a zero-byte write (``/proc`` and ``/sys``
+    files refuse it; a regular file is left untouched); a missing one needs
+    its nearest existing folder to accept a new file (an unnamed temporary
+    file, gone when closed). Shared by ``spi accounts check`` and readiness.
+    """
+    import stat
+    import tempfile
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            return f"cannot create {path}: {parent} is not a folder"
+        try:
+            with tempfile.TemporaryFile(dir=parent):
+                pass
+        except OSError as exc:
+            return f"cannot create {path}: folder {parent} does not accept new files ({exc.strerror or exc})"
+        return None
+    except OSError as exc:
+        return f"cannot use {path}: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return f"{path} exists and is not a file"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{path} exists and is not a regular file (a pipe, socket or device)"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    try:
+        os.write(fd, b"")
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
+    return None
+
+
 class FileAdapter(Adapter):
     platform = "file"
     label = "File (JSON lines)"
@@ -144,21 +190,10 @@ class FileAdapter(Adapter):
                         self.who, self.path, size - start)
 
     def check(self) -> Identity:
-        path = self.path
-        if path.exists():
-            if not path.is_file():
-                raise PermanentError(f"{self.who}: {path} exists and is not a file")
-            if not os.access(path, os.W_OK):
-                raise PermanentError(f"{self.who}: {path} is not writable")
-        else:
-            # publish creates the missing folders: the nearest existing one must be a writable folder.
-            parent = path.parent
-            while not parent.exists() and parent != parent.parent:
-                parent = parent.parent
-            if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-                raise PermanentError(f"{self.who}: cannot create {path}: "
-                                     f"{parent} is not a writable folder")
-        return Identity(id=str(path), name=f"file {path}")
+        problem = path_problem(self.path)
+        if problem:
+            raise PermanentError(f"{self.who}: {problem}")
+        return Identity(id=str(self.path), name=f"file {self.path}")
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Look for our own line: same post, account and occurrence."""

@@ -230,12 +230,13 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from spi_campaign.cli import accounts, init, post, state
+    from spi_campaign.cli import accounts, doctor, init, post, state
 
     cli.add_command(init.init)
     cli.add_command(post.post)
     cli.add_command(accounts.accounts)
     cli.add_command(state.state)
+    cli.add_command(doctor.doctor)
     _add_global_options(cli, root=True)
 
 

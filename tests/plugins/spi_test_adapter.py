@@ -65,7 +65,12 @@ class FlakyAdapter(Adapter):
     platform = "flaky"
     label = "Flaky (tests)"
     limits = Limits(text=None, max_media=10, media_types=frozenset({"image/png", "image/jpeg"}), thread=True)
-    options = {"path": Option(str, required=True, is_path=True, help="outbox (JSON lines)")}
+    options = {"path": Option(str, required=True, is_path=True, help="outbox (JSON lines)"),
+               "api": Option(str, help="the platform API that `spi doctor --online` asks the time")}
+
+    @classmethod
+    def api_url(cls, account) -> str | None:
+        return account.options.get("api")
 
     @property
     def path(self) -> Path:
@@ -138,3 +143,19 @@ class FlakyAdapter(Adapter):
                     return ReconcileResult("published", url=f"https://flaky.example/{pub.post_id}/{occ}",
                                            remote_id=f"{pub.post_id}@{occ}")
         return ReconcileResult("not_found")
+
+
+class KeyedFlakyAdapter(FlakyAdapter):
+    """``flakykey``: ``flaky`` that needs the credential SPI_<ACCOUNT>_TOKEN."""
+
+    platform = "flakykey"
+    label = "Flaky with a token (tests)"
+    credentials = ("TOKEN",)
+
+    def publish(self, post, *, progress=None, checkpoint=None) -> PublishResult:
+        self.secret("TOKEN")
+        return super().publish(post, progress=progress, checkpoint=checkpoint)
+
+    def check(self) -> Identity:
+        self.secret("TOKEN")
+        return super().check()

@@ -30,6 +30,7 @@ class GraphAdapter(Adapter):
     """
 
     product: ClassVar[str] = ""
+    api_base = "https://graph.facebook.com"
     optional_credentials = ("APP_SECRET",)     # when set, every call carries appsecret_proof
 
     def __init__(self, account, env=None, *, tz=None):

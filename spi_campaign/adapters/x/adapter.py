@@ -53,6 +53,7 @@ class _Me(NamedTuple):
 
 class XAdapter(XMediaUploads, Adapter):
     platform = "x"
+    api_base = "https://api.x.com"
     label = "X"
     style = "bright_white"
     limits = Limits(

@@ -1,0 +1,137 @@
+"""The machine half of ``spi doctor``: the clock against the platforms and
+what runs ``publish-due`` / ``schedule`` here (crontab, systemd).
+
+Clock: one HTTP ``HEAD`` to each distinct API host of the configured
+accounts (``Adapter.api_url``), through requests; the offset is the
+server's ``Date`` minus the middle of the local request. ``Date`` has
+one-second resolution, so offsets under ``MAX_OFFSET`` (30 s) are ok.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+MAX_OFFSET = 30.0                      # seconds
+TIMEOUT = 10.0
+SYSTEMD_DIR = Path("/etc/systemd/system")
+NOTHING_RUNS = "nothing runs publish-due or schedule on this machine"
+
+_PUBLISH_DUE = re.compile(r"\bspi\b.*\bpost\s+publish-due\b")
+_SCHEDULE = re.compile(r"\bspi\b.*\bpost\s+schedule\b")
+
+
+def clock(rep, cfg) -> None:
+    from spi_campaign.compose import adapter_class
+
+    urls: dict[str, list[str]] = {}
+    for name, account in cfg.accounts.items():
+        try:
+            url = adapter_class(account).api_url(account)
+        except Exception:
+            continue
+        if url:
+            urls.setdefault(url, []).append(name)
+    if not urls:
+        rep.add("clock", "clock offset", "skipped", "no configured account talks to a platform API")
+        return
+    import requests
+
+    for url, names in urls.items():
+        label = f"{url} ({', '.join(names)})"
+        try:
+            before = time.time()
+            resp = requests.head(url, timeout=TIMEOUT, allow_redirects=False)
+            after = time.time()
+            date = resp.headers.get("Date")
+        except requests.RequestException as exc:
+            rep.add("clock", label, "warning", f"could not ask for the time: {type(exc).__name__}")
+            continue
+        try:
+            server = parsedate_to_datetime(date).timestamp() if date else None
+        except (TypeError, ValueError):
+            server = None
+        if server is None:
+            rep.add("clock", label, "warning", f"no usable Date header ({date!r})")
+            continue
+        offset = (before + after) / 2 - server
+        ahead = "ahead of" if offset > 0 else "behind"
+        text = (f"this machine is {abs(offset):.0f} s {ahead} the platform "
+                f"(server {datetime.fromtimestamp(server, timezone.utc).isoformat(timespec='seconds')})")
+        if abs(offset) > MAX_OFFSET:
+            rep.add("clock", label, "problem", text + f": more than {MAX_OFFSET:.0f} s; fix NTP "
+                                                      "(timedatectl set-ntp true)")
+        else:
+            rep.add("clock", label, "ok", text)
+
+
+def runner(rep, cfg, *, systemd_dir: Path | None = None) -> None:
+    root = cfg.path.resolve().parent
+    found = False
+    cron = _crontab()
+    if cron is None:
+        rep.add("runner", "crontab", "skipped", "crontab is not installed or cannot be read")
+    else:
+        mine = [ln.strip() for ln in cron.splitlines()
+                if ln.strip() and not ln.lstrip().startswith("#") and _PUBLISH_DUE.search(ln)]
+        ours = [ln for ln in mine if _mentions(ln, root, cfg.path)]
+        if ours:
+            found = True
+            rep.add("runner", "crontab", "ok", f"runs publish-due: {ours[0]}")
+        elif mine:
+            rep.add("runner", "crontab", "warning", f"a publish-due line for another folder (not {root}): {mine[0]}")
+        else:
+            rep.add("runner", "crontab", "skipped", "no crontab line runs spi post publish-due")
+    units = _units(systemd_dir or SYSTEMD_DIR)
+    ours = [u for u, text in units if _mentions(text, root, cfg.path)]
+    if ours:
+        found = True
+        rep.add("runner", "systemd", "ok", f"runs schedule: {ours[0]}")
+    elif units:
+        rep.add("runner", "systemd", "warning", f"{units[0][0]} runs spi post schedule for another folder (not {root})")
+    else:
+        rep.add("runner", "systemd", "skipped", f"no unit in {systemd_dir or SYSTEMD_DIR} runs spi post schedule")
+    if not found:
+        rep.add("runner", "publishing", "warning", NOTHING_RUNS)
+
+
+def _mentions(text: str, root: Path, config: Path) -> bool:
+    """The line or unit is for this campaign: it names its folder or config file."""
+    for p in {str(root), str(config), str(config.resolve())}:
+        if re.search(re.escape(p) + r"(?![\w.-])", text):
+            return True
+    return False
+
+
+def _crontab() -> str | None:
+    exe = shutil.which("crontab")
+    if exe is None:
+        return None
+    try:
+        done = subprocess.run([exe, "-l"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:                 # "no crontab for user": none, which is readable
+        return "" if "no crontab" in (done.stderr or "").lower() else None
+    return done.stdout
+
+
+def _units(folder: Path) -> list[tuple[str, str]]:
+    out = []
+    try:
+        paths = sorted(p for p in folder.rglob("*") if p.suffix in (".service", ".conf") and p.is_file())
+    except OSError:
+        return out
+    for p in paths:
+        try:
+            text = p.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if _SCHEDULE.search(text):
+            out.append((str(p), text))
+    return out
