@@ -110,23 +110,27 @@ WITA = timezone(timedelta(hours=8))
 TEXT = "Tolak gratifikasi! Laporkan ke KPK melalui gol.kpk.go.id. Bersama kita wujudkan Bali bebas korupsi. "
 
 
-def history_accounts(agencies: int = 10) -> dict[str, dict]:
-    """30 ``file`` accounts (no credentials, so every one can publish)."""
-    return {f"{a}-{p}": {"platform": "file", "path": f"outbox/{a}-{p}.jsonl"}
-            for a in AGENCIES[:agencies] for p in PLATFORMS}
+def history_accounts(n: int = 30, platform: str = "file") -> dict[str, dict]:
+    """Up to 30 accounts, 3 per agency, all ``file`` (no credentials, so every
+    one can publish) or the test plugins' ``flaky`` (slow on demand)."""
+    names = [f"{a}-{p}" for a in AGENCIES for p in PLATFORMS][:n]
+    return {name: {"platform": platform, "path": f"outbox/{name}.jsonl"} for name in names}
 
 
-def history_campaign(root: Path, *, rows: int, days: int = 730, future: int = 200, empty: bool = False) -> dict:
+def history_campaign(root: Path, *, rows: int, days: int = 730, future: int = 200, empty: bool = False,
+                     accounts: int = 30, platform: str = "file") -> dict:
     """``build_history`` in a child process: the bench process stays small,
     so a child's peak RSS (which Linux counts from the RSS of the process it
     was forked from) is the child's own."""
+    env_ = env()
     code = ("import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
-            "from _common import build_history; "
+            "from _common import build_history, history_accounts; "
             "print(json.dumps(build_history(Path(sys.argv[2]), rows=int(sys.argv[3]), days=int(sys.argv[4]), "
-            "future=int(sys.argv[5]), empty=sys.argv[6] == '1')))")
+            "future=int(sys.argv[5]), empty=sys.argv[6] == '1', "
+            "accounts=history_accounts(int(sys.argv[7]), sys.argv[8]))))")
     out = subprocess.run([sys.executable, "-c", code, str(HERE), str(root), str(rows), str(days), str(future),
-                          "1" if empty else "0"],
-                         check=True, capture_output=True, text=True).stdout
+                          "1" if empty else "0", str(accounts), platform],
+                         check=True, capture_output=True, text=True, env=env_).stdout
     return json.loads(out)
 
 
@@ -188,7 +192,7 @@ def fill_history(root: Path, recurring, names, start_day, rows: int) -> int:
     posts = {p.id: p for p in camp.posts}
     led = SqliteLedger.open(cfg.state)
     led.close()
-    cutoff = now() - timedelta(hours=1)       # history stops an hour ago: nothing is due now
+    cutoff = now() - timedelta(minutes=1)     # history reaches now: nothing is due
     conn = sqlite3.connect(cfg.state, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")    # 256 MB: the random-order index inserts stay in memory
