@@ -99,3 +99,154 @@ def interleaved(a: list[str], b: list[str], runs: int, cwd=None, env=None) -> tu
         ta.append(wall(a, cwd, env))
         tb.append(wall(b, cwd, env))
     return statistics.median(ta), statistics.median(tb)
+
+
+# ----- realistic history: 10 agencies x 3 platforms, ~2 years of daily posts -----------------
+
+AGENCIES = ("bali", "badung", "bangli", "buleleng", "denpasar", "gianyar", "jembrana", "karangasem",
+            "klungkung", "tabanan")
+PLATFORMS = ("x", "fb", "ig")
+WITA = timezone(timedelta(hours=8))
+TEXT = "Tolak gratifikasi! Laporkan ke KPK melalui gol.kpk.go.id. Bersama kita wujudkan Bali bebas korupsi. "
+
+
+def history_accounts(n: int = 30, platform: str = "file") -> dict[str, dict]:
+    """Up to 30 accounts, 3 per agency, all ``file`` (no credentials, so every
+    one can publish) or the test plugins' ``flaky`` (slow on demand)."""
+    names = [f"{a}-{p}" for a in AGENCIES for p in PLATFORMS][:n]
+    return {name: {"platform": platform, "path": f"outbox/{name}.jsonl"} for name in names}
+
+
+def history_campaign(root: Path, *, rows: int, days: int = 730, future: int = 200, empty: bool = False,
+                     accounts: int = 30, platform: str = "file") -> dict:
+    """``build_history`` in a child process: the bench process stays small,
+    so a child's peak RSS (which Linux counts from the RSS of the process it
+    was forked from) is the child's own."""
+    env_ = env()
+    code = ("import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+            "from _common import build_history, history_accounts; "
+            "print(json.dumps(build_history(Path(sys.argv[2]), rows=int(sys.argv[3]), days=int(sys.argv[4]), "
+            "future=int(sys.argv[5]), empty=sys.argv[6] == '1', "
+            "accounts=history_accounts(int(sys.argv[7]), sys.argv[8]))))")
+    out = subprocess.run([sys.executable, "-c", code, str(HERE), str(root), str(rows), str(days), str(future),
+                          "1" if empty else "0", str(accounts), platform],
+                         check=True, capture_output=True, text=True, env=env_).stdout
+    return json.loads(out)
+
+
+def build_history(root: Path, *, rows: int, days: int = 730, future: int = 200, empty: bool = False,
+                  accounts: dict[str, dict] | None = None) -> dict:
+    """A campaign folder whose ledger holds ``rows`` published rows (0: no
+    ledger), like two years of a real campaign: daily recurring posts to every
+    account (``repeat``), published each day since ``days`` ago, plus
+    ``future`` one-off posts still to come (the open rows). The ledger is
+    created by ``SqliteLedger.open()`` (schema, triggers, state_counts), then
+    filled with one ``executemany`` in one transaction. ``empty``: the same
+    campaign (the posts ``rows`` needs) with no ledger, the baseline. Returns
+    facts for the report."""
+    accounts = accounts or history_accounts()
+    names = list(accounts)
+    per_day = len(names)
+    n_rec = max(1, -(-rows // (per_day * days)))
+    start_day = (now().astimezone(WITA) - timedelta(days=days)).date()
+    recurring = []   # (pid, hour, minute)
+    for i in range(n_rec):
+        recurring.append((f"harian-{i:03d}", 6 + (i * 7) // 60 % 14, (i * 7) % 60))
+    root.mkdir(parents=True, exist_ok=True)
+    lines = ["timezone: Asia/Makassar", "posts_dir: posts", "state: .spi/state.db", "catch_up: 6h", "accounts:"]
+    for name, spec in accounts.items():
+        lines.append(f"  {name}:")
+        lines += [f"    {k}: {v}" for k, v in spec.items()]
+    (root / "config.yaml").write_text("\n".join(lines) + "\n")
+    (root / "posts").mkdir(exist_ok=True)
+    acc_list = "[" + ", ".join(names) + "]"
+    for pid, h, m in recurring:
+        (root / "posts" / f"{pid}.yaml").write_text(
+            f"id: {pid}\nstatus: approved\npublish_at: \"{start_day.isoformat()}T{h:02d}:{m:02d}:00+08:00\"\n"
+            f"repeat: \"{m} {h} * * *\"\naccounts: {acc_list}\ntext: {json.dumps(TEXT + pid)}\n")
+    t0 = now().replace(microsecond=0) + timedelta(days=2)
+    for i in range(future):
+        accs = [names[(i * 3 + k) % per_day] for k in range(3)]
+        pid = f"sosialisasi-{i:04d}"
+        (root / "posts" / f"{pid}.yaml").write_text(
+            f"id: {pid}\nstatus: approved\npublish_at: \"{(t0 + timedelta(hours=i)).isoformat()}\"\n"
+            f"accounts: [{', '.join(accs)}]\ntext: {json.dumps(TEXT + pid)}\n")
+    facts = {"recurring_posts": n_rec, "future_posts": future, "accounts": per_day, "history_rows": 0}
+    if rows and not empty:
+        facts["history_rows"] = fill_history(root, recurring, names, start_day, rows)
+    return facts
+
+
+def fill_history(root: Path, recurring, names, start_day, rows: int) -> int:
+    import sqlite3
+
+    sys.path.insert(0, str(HERE.parent))
+    from spi_campaign.compose import render
+    from spi_campaign.config import load_config
+    from spi_campaign.ledger import SqliteLedger
+    from spi_campaign.loader import load_campaign
+    from spi_campaign.planner import post_digest
+
+    cfg = load_config(root / "config.yaml")
+    camp = load_campaign(cfg)
+    posts = {p.id: p for p in camp.posts}
+    led = SqliteLedger.open(cfg.state)
+    led.close()
+    cutoff = now() - timedelta(minutes=1)     # history reaches now: nothing is due
+    conn = sqlite3.connect(cfg.state, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -262144")    # 256 MB: the random-order index inserts stay in memory
+
+    def gen():
+        n = 0
+        for pid, h, m in recurring:
+            post = posts[pid]
+            days = []      # the same slots for every account: formatted once
+            day = start_day
+            while True:
+                local = datetime(day.year, day.month, day.day, h, m, tzinfo=WITA)
+                occ = local.astimezone(UTC)
+                if occ > cutoff:
+                    break
+                pub = (occ + timedelta(seconds=1, microseconds=250_000)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                days.append((occ.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), pub, f"{pid}@{local.isoformat()}",
+                             local.strftime("%Y-%m-%dT%H:%M") + "|Asia/Makassar"))
+                day += timedelta(days=1)
+            file = str(post.file)
+            for name in names:
+                acc = cfg.accounts[name]
+                digest = post_digest(post, acc)
+                chash = render(post, acc, None).content_hash()
+                url = f"file:///outbox/{name}.jsonl#"
+                for o, pub, rid, local in days:
+                    if n >= rows:
+                        return
+                    yield (pid, name, o, "published", 1, chash, chash, rid, url + rid, "{}", file, pub, pub, pub,
+                           local, digest)
+                    n += 1
+
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO publications (post, account, occurrence, state, attempts, content_hash, published_hash, "
+        "remote_id, url, progress, file, published_at, created_at, updated_at, local_at, post_digest) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", gen())
+    conn.execute("INSERT INTO meta VALUES ('created_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                 (datetime.combine(start_day, datetime.min.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),))
+    conn.execute("COMMIT")
+    total = conn.execute("SELECT n FROM state_counts WHERE state = 'published'").fetchone()[0]
+    conn.close()
+    return total
+
+
+def peak_rss_mb(cmd: list[str], cwd=None, env=None, stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MB, exit code) of one child process (wait4's rusage)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode
+
+
+def verdict(ratio: float, target: float) -> str:
+    return "OK" if ratio <= target else "MISSED"

@@ -2,6 +2,8 @@
 accounts, against an adapter taking 200 ms per call (the ``flaky`` test
 adapter, found through its entry point in tests/plugins). The per-account
 serial bound is 10 posts x 0.2 s = 2 s; a serial loop would take 20 s.
+The ledger already holds ``--history`` rows of published history of the
+campaign's daily posts to those accounts (bench/_common.history_campaign).
 
     .venv/bin/python bench/bench_publish_due_wall.py
 """
@@ -18,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SPI, campaign, env, now  # noqa: E402
+from _common import SPI, env, history_campaign, now  # noqa: E402
 
 
 def main() -> None:
@@ -26,14 +28,20 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=10)
     ap.add_argument("--posts", type=int, default=100)
     ap.add_argument("--delay-ms", type=int, default=200)
+    ap.add_argument("--history", type=int, default=100_000, help="published rows already in the ledger")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
-        accounts = {f"a{i}": {"platform": "flaky", "path": f"outbox/a{i}.jsonl"} for i in range(args.accounts)}
+        facts = history_campaign(root, rows=max(1, args.history), future=0, accounts=args.accounts,
+                                 platform="flaky")
+        accounts = [line.strip()[:-1] for line in (root / "config.yaml").read_text().splitlines()
+                    if line.startswith("  ") and not line.startswith("    ")]
         due = now().replace(microsecond=0) - timedelta(minutes=5)
-        posts = [(f"p{i:03d}", due + timedelta(seconds=i), [f"a{i % args.accounts}"]) for i in range(args.posts)]
-        campaign(root, accounts, posts)
-        (root / "outbox").mkdir()
+        for i in range(args.posts):
+            (root / "posts" / f"p{i:03d}.yaml").write_text(
+                f"id: p{i:03d}\nstatus: approved\npublish_at: \"{(due + timedelta(seconds=i)).isoformat()}\"\n"
+                f"accounts: [{accounts[i % len(accounts)]}]\ntext: {json.dumps('Tolak gratifikasi! ' * 3 + str(i))}\n")
+        (root / "outbox").mkdir(exist_ok=True)
         for a in accounts:
             (root / "outbox" / f"{a}.jsonl.control.json").write_text(json.dumps({"delay_ms": args.delay_ms}))
         # startup baseline: the same command with nothing due (second run)
@@ -45,6 +53,7 @@ def main() -> None:
         subprocess.run([SPI, "post", "publish-due"], cwd=root, env=env(), capture_output=True, text=True)
         idle = time.monotonic() - t
     bound = (args.posts / args.accounts) * args.delay_ms / 1000
+    print(f"(ledger with {facts['history_rows']:,} published rows of history)")
     print(f"publish-due: {published} posts across {args.accounts} accounts at {args.delay_ms} ms/call: "
           f"{wall:.2f} s wall (exit {r.returncode})")
     print(f"per-account serial bound {bound:.1f} s; serial loop {args.posts * args.delay_ms / 1000:.0f} s; "

@@ -1,8 +1,11 @@
 """Peak RSS with 10,000 posts loaded: ``spi post publish-due`` (reads every
 post, syncs 10,000 ledger rows) and ``spi post schedule`` (after its start-up
-sync), against a bare ``python -c`` importing the same modules.
+sync), against a bare ``python -c`` importing the same modules. The ledger
+already holds ``--history`` rows of published history (two years of daily
+posts to 30 accounts, bench/_common.history_campaign); the 10,000 posts are
+one-off posts still to come, over those accounts.
 
-    .venv/bin/python bench/bench_rss.py [--posts 10000]
+    .venv/bin/python bench/bench_rss.py [--posts 10000] [--history 1000000]
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SPI, campaign, env, now, vm_hwm_mb, wait_for  # noqa: E402
+from _common import SPI, env, history_campaign, vm_hwm_mb, wait_for  # noqa: E402
 
 IMPORTS = ("import spi_campaign.cli, spi_campaign.cli.post_publish, spi_campaign.engine, spi_campaign.loader, "
            "spi_campaign.validate, spi_campaign.scheduler, spi_campaign.adapters.file, rich.console, rich.table, "
@@ -36,14 +38,12 @@ def peak_of(cmd, cwd) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--posts", type=int, default=10_000)
+    ap.add_argument("--history", type=int, default=1_000_000, help="published rows already in the ledger")
     args = ap.parse_args()
     base = peak_of([sys.executable, "-c", IMPORTS], Path.cwd())
     with tempfile.TemporaryDirectory() as d:
         root = Path(d)
-        accounts = {f"a{i}": {"platform": "file", "path": f"outbox/a{i}.jsonl"} for i in range(5)}
-        start = now().replace(microsecond=0) + timedelta(days=1)
-        posts = [(f"p{i:05d}", start + timedelta(minutes=i), [f"a{i % 5}"]) for i in range(args.posts)]
-        campaign(root, accounts, posts, per_file=10)
+        facts = history_campaign(root, rows=max(1, args.history), future=args.posts)
         t = time.monotonic()
         due = peak_of([SPI, "post", "publish-due"], root)
         due_wall = time.monotonic() - t
@@ -57,6 +57,8 @@ def main() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
+    print(f"(ledger with {facts['history_rows']:,} published rows of history, "
+          f"{facts['recurring_posts']} daily posts + {facts['future_posts']} one-off posts)")
     print(f"peak RSS, {args.posts} posts: publish-due {due:.1f} MB (first run, {due_wall:.1f} s wall), "
           f"schedule {sched:.1f} MB (target < 150 MB: {'OK' if max(due, sched) < 150 else 'MISSED'})")
     print(f"baseline python -c with the same imports: {base:.1f} MB")

@@ -101,7 +101,8 @@ class Dispatcher:
     def reap(self, rep: SyncReport, open_rows: Iterable[Publication] | None = None) -> None:
         """``publishing`` rows whose claimer can no longer finish become ``unknown``."""
         now = self.now()
-        rows = open_rows if open_rows is not None else self.ledger.open_rows()
+        # only the claims (state index), not every open row: flat in the campaign's size
+        rows = open_rows if open_rows is not None else self.ledger.rows(states=("publishing",))
         changes = []
         for row in rows:
             if row.state == "publishing" and claimer_dead(row, now, (), self.owner):
@@ -118,7 +119,7 @@ class Dispatcher:
 
         now = self.now()
         campaign = self.campaign()
-        for row in self.ledger.open_rows():
+        for row in self.ledger.rows(states=("unknown",)):
             if row.state != "unknown" or (row.checked_at is not None and now - row.checked_at < RECONCILE_EVERY):
                 continue
             if not self.wanted(row.account):

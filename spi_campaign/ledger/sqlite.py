@@ -29,6 +29,7 @@ from spi_campaign.timeutil import UTC
 _DUE = "state = 'pending' AND hold IS NULL AND COALESCE(next_attempt, occurrence) <= ?"
 _NOT_MISSED = "NOT (attempts = 0 AND next_attempt IS NULL AND occurrence < ?)"
 _ORDER = " ORDER BY occurrence DESC, post, account"
+_fromiso = datetime.fromisoformat
 
 
 def _reason(exc: BaseException) -> str:
@@ -51,6 +52,7 @@ class SqliteLedger(SqliteNotifications, Ledger):
         self._ids: dict[str, tuple[int, int]] = {}
         self.new = False          # created by this open (or found empty)
         self._cols = list(COLUMNS)
+        self._time_cols = [c for c in self._cols if c in TIME_FIELDS]
         self._select = ""
 
     # ----- opening -----------------------------------------------------------
@@ -148,6 +150,7 @@ class SqliteLedger(SqliteNotifications, Ledger):
                               f"{schema.SCHEMA_VERSION} (upgrade spi)")
         have = {r[1] for r in self._read("PRAGMA table_info(publications)")}
         self._cols = [c for c in COLUMNS if c in have]
+        self._time_cols = [c for c in self._cols if c in TIME_FIELDS]
         self._select = f"SELECT {', '.join(self._cols)} FROM publications"
         if wal and self.path is not None:
             self._ids = {}
@@ -222,16 +225,14 @@ class SqliteLedger(SqliteNotifications, Ledger):
         return [self._from_db(r) for r in self._read(sql, args)]
 
     def _from_db(self, row: Sequence[Any]) -> Publication:
-        values = {}
-        for name, value in zip(self._cols, row):
+        # hot (every open row on every sync): convert only the non-null time columns
+        values = dict(zip(self._cols, row))
+        for name in self._time_cols:
+            value = values[name]
             if value is not None:
-                if name in TIME_FIELDS:
-                    value = datetime.fromisoformat(value)
-                elif name == "progress":
-                    value = json.loads(value) if value != "{}" else {}
-            elif name == "progress":
-                value = {}
-            values[name] = value
+                values[name] = _fromiso(value)
+        progress = values.get("progress")
+        values["progress"] = json.loads(progress) if progress and progress != "{}" else {}
         return Publication(**values)
 
     def close(self) -> None:
