@@ -141,7 +141,7 @@ def _record(d, row: Publication, values: dict[str, Any], result: str, detail: st
         ok = False
         for attempt in range(3):
             try:
-                ok = d.ledger.finish(token, values, d.now(), detail)
+                ok = d.ledger.finish(token, values, d.now(), detail, key=row.key)
                 break
             except LedgerError:
                 if attempt == 2:

@@ -133,9 +133,12 @@ class Ledger(abc.ABC):
         """Apply compare-and-set changes (one transaction); the ones applied."""
 
     @abc.abstractmethod
-    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str) -> bool:
+    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str,
+               key: Key | None = None) -> bool:
         """Record the outcome of the claim ``token`` (the row must still be
-        ``publishing`` under that token): False when the claim was lost."""
+        ``publishing`` or ``unknown`` under that token): False when the claim
+        was lost. ``key``: where the row was claimed (a fast path; the row is
+        found by its token if it moved since)."""
 
     @abc.abstractmethod
     def copy_in(self, rows: Iterable[Publication]) -> int:

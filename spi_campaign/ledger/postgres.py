@@ -341,7 +341,8 @@ class PostgresLedger(Ledger):
             self._event(c, ch.key, ch.values.get("state", "(same)"), ch.detail, n)
         return done
 
-    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str) -> bool:
+    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str,
+               key: Key | None = None) -> bool:
         n = ts(now)
         sets = ", ".join(f"{k} = %s" for k in values) + ", updated_at = %s"
         args = [_to_db(k, v) for k, v in values.items()] + [n]

@@ -55,10 +55,11 @@ COMMON = [
         id INTEGER PRIMARY KEY, at TEXT NOT NULL, post TEXT NOT NULL, account TEXT NOT NULL,
         occurrence TEXT NOT NULL, state TEXT NOT NULL, detail TEXT, host TEXT, pid INTEGER)""",
     "CREATE INDEX IF NOT EXISTS events_key ON events (post, account, occurrence)",
-    "CREATE INDEX IF NOT EXISTS publications_due ON publications (state, account, occurrence)",
 ]
 
 V2 = [
+    # (v1's (state, account, occurrence) index: publications_state serves its queries)
+    "DROP INDEX IF EXISTS publications_due",
     # alerts (spi_campaign.notify, docs/alerts.md)
     """CREATE TABLE IF NOT EXISTS notifications (
     destination  TEXT NOT NULL,

@@ -439,11 +439,20 @@ class SqliteLedger(SqliteNotifications, Ledger):
             self._event(c, ch.key, ch.values.get("state", "(same)"), ch.detail, n)
         return bool(cur.rowcount)
 
-    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str) -> bool:
+    def finish(self, token: str, values: dict[str, Any], now: datetime, detail: str,
+               key: Key | None = None) -> bool:
         n = ts(now)
         sets = ", ".join(f"{k} = ?" for k in values) + ", updated_at = ?"
         args = [self._to_db(k, v) for k, v in values.items()] + [n]
         with self._tx() as c:
+            if key is not None:     # the usual case: one statement on the primary key
+                cur = c.execute(f"UPDATE publications SET {sets} WHERE post = ? AND account = ? AND occurrence = ? "
+                                "AND claim_token = ? AND state IN ('publishing', 'unknown')",
+                                args + [key[0], key[1], ts(key[2]), token])
+                if cur.rowcount:
+                    self._event(c, key, values.get("state", "(same)"), detail, n)
+                    return True
+            # the row moved (a renamed post) while it was being published: find it by its token
             row = c.execute("SELECT post, account, occurrence FROM publications WHERE claim_token = ? "
                             "AND state IN ('publishing', 'unknown')", (token,)).fetchone()
             if row is None:
