@@ -65,11 +65,13 @@ def main() -> None:
 
             victim.write_text(original.replace("Tolak gratifikasi!", f"Tolak gratifikasi (revisi {i})!"))
             t = time.perf_counter()
-            campaign, read = reload_campaign(engine.campaign, cfg)
-            engine.set_campaign(campaign)
-            engine.sync()
+            # what the daemon does after the watcher reports the saved file
+            got = reload_campaign(engine.campaign, cfg, paths=frozenset([victim]))
+            engine.set_campaign(got.campaign)
+            engine.sync(only=got.changed)
             reload.append(time.perf_counter() - t)
-            assert read == 1, read
+            assert got.read == 1, got.read
+            assert engine.ledger.get(next(iter(engine.ledger.open_rows(posts=["sosialisasi-0007"]))).key)
             engine.close()
             led.close()
         rows = led_rows(root)

@@ -108,19 +108,24 @@ class Engine:
     def is_occurrence(self, post: Post, occ: datetime) -> bool:
         return self.planner.is_occurrence(post, occ)
 
-    def sync(self, campaign: Campaign | None = None, *, reconcile: bool = True) -> SyncReport:
+    def sync(self, campaign: Campaign | None = None, *, reconcile: bool = True,
+             only: frozenset[str] | None = None) -> SyncReport:
         """Bring the ledger in line with the YAML, take over the claims of
-        processes that are gone, and re-check unknown outcomes."""
+        processes that are gone, and re-check unknown outcomes. ``only``: the
+        post ids that changed (a daemon reload); then only their rows are
+        looked at, and claims and unknown outcomes wait for the next full sync."""
         if campaign is not None:
             self.set_campaign(campaign)
         assert self.campaign is not None, "set_campaign first"
         self.ledger.check_identity()
-        rep = self.planner.sync(self.campaign)
+        rep = self.planner.sync(self.campaign, only=only)
+        if only is not None:
+            return rep
         self.dispatcher.reap(rep)
         if reconcile and not self.dry_run:
             self.dispatcher.reconcile_unknown(rep)
-        rep.unknown = [r for r in self.ledger.open_rows() if r.state == "unknown"
-                       and self.dispatcher.wanted(r.account)]
+        rep.unknown = [r for r in self.ledger.open_rows(states=("unknown",))
+                       if self.dispatcher.wanted(r.account)]
         return rep
 
     # ----- dispatching ---------------------------------------------------------------

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from spi_campaign.compose import render
-from spi_campaign.ledger import LIVE_STATES, Change, Ledger, Publication, parse_ts, ts
+from spi_campaign.ledger import Change, Ledger, Publication, parse_ts, ts
 from spi_campaign.models import Account, Campaign, Config, Post
 from spi_campaign.reports import SyncReport
 from spi_campaign.timeutil import UTC
@@ -146,8 +146,9 @@ class Planner:
 
     # ----- sync ----------------------------------------------------------------------
 
-    def sync(self, campaign: Campaign) -> SyncReport:
-        """Bring the ledger in line with the YAML (see the module docstring)."""
+    def sync(self, campaign: Campaign, only: frozenset[str] | None = None) -> SyncReport:
+        """Bring the ledger in line with the YAML (see the module docstring).
+        ``only``: look at these post ids alone (a reload that changed them)."""
         self.campaign = campaign
         cfg = self.config
         now = self.now()
@@ -178,7 +179,7 @@ class Planner:
         desired: dict[tuple[str, str, datetime], tuple[Post, Account]] = {}
         latest_due: dict[str, datetime] = {}
         for post in posts.values():
-            if post.status != "approved" or post.publish_at is None:
+            if post.status != "approved" or post.publish_at is None or (only is not None and post.id not in only):
                 continue
             occs = self.occurrences(post, now, lookback)
             if post.repeat:
@@ -193,7 +194,7 @@ class Planner:
         self.latest_due = latest_due
 
         found = self.ledger.get_many(desired)
-        open_rows = {r.key: r for r in self.ledger.open_rows()}
+        open_rows = {r.key: r for r in self.ledger.open_rows(posts=only)}
         changes: list[Change] = []
         new_rows: list[Publication] = []
         for key, (post, account) in desired.items():
@@ -237,7 +238,7 @@ class Planner:
                 rep.missed.append(_with(row, ch.values))
             elif st == "pending" and row.state == "skipped":
                 rep.revived.append(_with(row, ch.values))
-        if not self.dry_run:
+        if not self.dry_run and only is None:
             self.ledger.set_meta("last_sync", ts(now))
         return rep
 

@@ -61,6 +61,7 @@ class Daemon:
         self._load_lock = threading.Lock()
         self._load_wanted = threading.Event()
         self._want_config = False
+        self._want_paths: set | None = set()
         self._loader: threading.Thread | None = None
         self._seq = 0
         self._alerting: threading.Thread | None = None
@@ -117,7 +118,7 @@ class Daemon:
                                  f"timezone {cfg.timezone_name}, ledger {ledger.where if cfg.state_url else cfg.rel(cfg.state)}"
                                  + (", watching the post files" if self.watch else "")
                                  + (" (dry run: nothing is written)" if self.dry_run else ""))
-        rp.upcoming(self.console, [r for r in ledger.open_rows() if r.state == "pending"], tz)
+        rp.upcoming(self.console, ledger.open_rows(states=("pending",)), tz)
         if EARLY_HUP:
             EARLY_HUP.clear()
             self._request_reload(config=True)
@@ -166,18 +167,26 @@ class Daemon:
     def _on_hup(self, signum, frame) -> None:
         threading.Thread(target=self._request_reload, kwargs={"config": True}, name="spi-hup", daemon=True).start()
 
-    def _on_files_changed(self) -> None:
-        self._request_reload(config=True)
+    def _on_files_changed(self, paths=None) -> None:
+        cfg = self.engine.config if self.engine else None
+        if paths is None or (cfg is not None and cfg.path.resolve() in {p.resolve() for p in paths}):
+            self._request_reload(config=True)
+        else:
+            self._request_reload(paths=paths)
 
     # ----- reloading, off the scheduler's thread ------------------------------------------------
 
-    def _request_reload(self, *, config: bool = False) -> None:
+    def _request_reload(self, *, config: bool = False, paths=None) -> None:
         """Reload the post files in the loader thread; requests made while it
         runs are merged into one more pass."""
         if self.engine is None or self.engine.stopping:
             return
         with self._load_lock:
             self._want_config |= config
+            if config or paths is None:
+                self._want_paths = None            # read the config and rescan everything
+            elif self._want_paths is not None:
+                self._want_paths |= set(paths)
             self._load_wanted.set()
             if self._loader is None or not self._loader.is_alive():
                 self._loader = threading.Thread(target=self._load_loop, name="spi-loader", daemon=True)
@@ -193,6 +202,7 @@ class Daemon:
                     return
                 self._load_wanted.clear()
                 config, self._want_config = self._want_config, False
+                paths, self._want_paths = self._want_paths, set()
             try:
                 cfg = self.engine.config
                 if config:
@@ -204,17 +214,18 @@ class Daemon:
                     cfg = new_cfg
                 from spi_campaign.reload import reload_campaign
 
-                campaign, read = reload_campaign(self.engine.campaign, cfg)
+                got = reload_campaign(self.engine.campaign, cfg,
+                                      paths=frozenset(paths) if paths is not None else None)
             except SpiError as exc:
                 rp.message(self.console, f"reload failed, keeping the previous version: {exc}", "bold red")
                 continue
             except Exception as exc:
                 log.error("reload failed, keeping the previous version: %s: %s", type(exc).__name__, exc)
                 continue
-            if read or cfg is not self.engine.config:
-                self._queue(self._apply, campaign, read)
+            if got.read or got.changed or cfg is not self.engine.config:
+                self._queue(self._apply, got.campaign, got.read, got.changed)
 
-    def _apply(self, campaign, read: int) -> None:
+    def _apply(self, campaign, read: int, changed=None) -> None:
         from spi_campaign import render_publish as rp
 
         self.app._config = campaign.config
@@ -225,7 +236,7 @@ class Daemon:
         rp.message(self.console, f"reloaded: {len(campaign.posts)} posts ({read} file(s) read)"
                    + (f", {len(campaign.broken_files)} unreadable file(s)" if campaign.broken_files else ""))
         self._readiness(campaign)
-        self._sync_and_dispatch()
+        self._sync_and_dispatch(only=changed)
 
     def _readiness(self, campaign) -> None:
         """Readiness again after a reload: a new post or account may need
@@ -254,11 +265,13 @@ class Daemon:
         if claimed:
             self._queue(self._sync_and_dispatch)
 
-    def _sync_and_dispatch(self, initial: bool = False) -> None:
+    def _sync_and_dispatch(self, initial: bool = False, only=None) -> None:
+        """``only``: the post ids a reload found changed (the sync looks at
+        those alone; the every-minute housekeeping sync looks at everything)."""
         from spi_campaign import render_publish as rp
 
         try:
-            rep = self.engine.sync()
+            rep = self.engine.sync(only=only)
             if not initial:
                 rep.unknown = [r for r in rep.unknown if r in rep.became_unknown]
             rp.sync_report(self.console, rep, self.engine.config.timezone)

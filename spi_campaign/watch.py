@@ -30,17 +30,20 @@ class Watcher:
     (``*.yaml``/``*.yml`` under ``posts_dir``, hidden ones excluded), a folder
     there, or the config file changes."""
 
-    def __init__(self, posts_dir: Path, config_path: Path, callback: Callable[[], None]):
+    def __init__(self, posts_dir: Path, config_path: Path, callback: Callable[[frozenset[Path] | None], None]):
         self.posts_dir = Path(posts_dir).resolve()
         self.config_path = Path(config_path).resolve()
         self.callback = callback
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._observer = None
+        self._pending: set[Path] | None = set()
+        self._attach_lock = threading.Lock()
+        self._posts_id = None
+        self._stale = False
 
     def start(self) -> None:
         from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
 
         watcher = self
 
@@ -48,11 +51,16 @@ class Watcher:
             def on_any_event(self, event) -> None:
                 if event.event_type in ("opened", "closed_no_write"):
                     return
-                paths = [event.src_path, getattr(event, "dest_path", "")]
-                if any(p and Path(p) == watcher.posts_dir for p in paths):
+                paths = [Path(p) for p in (event.src_path, getattr(event, "dest_path", "")) if p]
+                if any(p == watcher.posts_dir for p in paths):
+                    # posts/ itself was removed, created or moved: a new folder
+                    # may reuse the old inode, so do not trust the inode alone
+                    watcher._stale = True
                     watcher.check_soon()
-                if any(p and watcher.relevant(Path(p), event.is_directory) for p in paths):
-                    watcher._poke()
+                hits = [p for p in paths if watcher.relevant(p, event.is_directory)]
+                if hits:
+                    # a folder moved or created: its files are unknown, rescan everything
+                    watcher._poke(None if event.is_directory else hits)
 
         from watchdog.events import (DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileCreatedEvent,
                                      FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent)
@@ -62,30 +70,34 @@ class Watcher:
         self._filter = [FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,
                         DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
         self._handler = Handler()
-        self._observer = Observer()
-        self._observer.daemon = True
-        self._observer.start()
         self._attach()
 
     def _attach(self) -> None:
-        """(Re)schedule the watches: the config's folder (it also sees
-        ``posts/`` itself being removed or replaced), and ``posts_dir``
-        recursively, following its current inode."""
-        self._observer.unschedule_all()
-        parent = self.config_path.parent
-        kw = {"event_filter": self._filter}
-        try:
-            self._observer.schedule(self._handler, str(parent), recursive=self.posts_dir == parent, **kw)
-        except TypeError:            # watchdog < 5 has no event_filter
-            kw = {}
-            self._observer.schedule(self._handler, str(parent), recursive=self.posts_dir == parent)
-        self._posts_id = _ident(self.posts_dir)
-        if self.posts_dir.is_dir() and self.posts_dir != parent:
-            try:
-                self._observer.schedule(self._handler, str(self.posts_dir), recursive=True, **kw)
-            except OSError as exc:
-                log.warning("cannot watch %s: %s (changes are picked up by the periodic rescan)",
-                            self.posts_dir, exc)
+        """(Re)build the watches: the config's folder (it also sees
+        ``posts/`` itself being removed or replaced) and ``posts_dir``
+        recursively, at its current inode. A fresh observer each time: a
+        watch whose folder was deleted leaves a dead emitter behind that
+        watchdog would hand back for the new folder. The new observer starts
+        before the old one stops, so no event falls in between."""
+        from watchdog.observers import Observer
+
+        with self._attach_lock:
+            parent = self.config_path.parent
+            observer = Observer()
+            observer.daemon = True
+            kw = {"event_filter": self._filter}
+            observer.schedule(self._handler, str(parent), recursive=self.posts_dir == parent, **kw)
+            self._posts_id = _ident(self.posts_dir)
+            if self._posts_id is not None and self.posts_dir != parent:
+                try:
+                    observer.schedule(self._handler, str(self.posts_dir), recursive=True, **kw)
+                except OSError as exc:
+                    log.warning("cannot watch %s: %s (changes are picked up by the periodic rescan)",
+                                self.posts_dir, exc)
+            observer.start()
+            old, self._observer = self._observer, observer
+        if old is not None:
+            old.stop()
 
     def retarget(self, posts_dir: Path, config_path: Path) -> None:
         posts_dir, config_path = Path(posts_dir).resolve(), Path(config_path).resolve()
@@ -96,10 +108,11 @@ class Watcher:
     def check(self) -> None:
         """Re-attach when ``posts_dir`` was replaced (a deploy's ``rm -rf`` and
         copy): the old watch sees nothing of the new folder."""
-        if self._observer is not None and _ident(self.posts_dir) != self._posts_id:
+        if self._observer is not None and (self._stale or _ident(self.posts_dir) != self._posts_id):
+            self._stale = False
             log.info("%s was replaced: watching the new folder", self.posts_dir)
             self._attach()
-            self._poke()
+            self._poke(None)     # what was copied in before the watch began: rescan
 
     def relevant(self, path: Path, is_directory: bool) -> bool:
         if path == self.config_path:
@@ -113,10 +126,20 @@ class Watcher:
         return is_directory or path.suffix in (".yaml", ".yml")
 
     def check_soon(self) -> None:
-        threading.Timer(DEBOUNCE_SECONDS, self.check).start()
+        # a deploy's copy may still be running: look again a little later too
+        for delay in (DEBOUNCE_SECONDS, 1.0, 3.0):
+            t = threading.Timer(delay, self.check)
+            t.daemon = True
+            t.start()
 
-    def _poke(self) -> None:
+    def _poke(self, paths=None) -> None:
+        """Something changed: ``paths`` (the files), or None when it is not
+        known which (a folder moved): the callback gets the union, or None."""
         with self._lock:
+            if paths is None or self._pending is None:
+                self._pending = None
+            else:
+                self._pending |= set(paths)
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = threading.Timer(DEBOUNCE_SECONDS, self._fire)
@@ -124,8 +147,10 @@ class Watcher:
             self._timer.start()
 
     def _fire(self) -> None:
+        with self._lock:
+            paths, self._pending = self._pending, set()
         try:
-            self.callback()
+            self.callback(frozenset(paths) if paths is not None else None)
         except Exception:
             log.exception("reload after a file change failed")
 

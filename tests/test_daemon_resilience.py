@@ -167,9 +167,6 @@ def test_another_campaigns_ledger_is_an_error(tmp_path):
 
 # ----- 12. posts/ replaced by a deploy ---------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="open bug: after posts/ is replaced, a file saved into the new folder is "
-                   "sometimes (about 1 run in 2) not noticed within 20 s: the watcher does not always end up "
-                   "watching the new folder (spi_campaign/watch.py); to be fixed, then drop this mark")
 def test_posts_folder_replaced_by_a_deploy_is_noticed_without_sighup(tmp_path, daemon):
     """``rm -rf posts && cp -r release/posts posts`` under a running daemon.
     On c359636 the watch stayed on the deleted folder: the copied files

@@ -88,8 +88,10 @@ class Ledger(abc.ABC):
         """The rows that exist among ``keys`` (primary-key lookups)."""
 
     @abc.abstractmethod
-    def open_rows(self) -> list[Publication]:
-        """Every row in an open state (pending, publishing, unknown)."""
+    def open_rows(self, *, states: Iterable[str] | None = None,
+                  posts: Iterable[str] | None = None) -> list[Publication]:
+        """Every row in an open state (pending, publishing, unknown), or in
+        ``states`` (a subset of them); of ``posts`` only, when given."""
 
     @abc.abstractmethod
     def live_at(self, account: str, occurrence: datetime) -> list[Publication]:

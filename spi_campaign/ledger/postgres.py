@@ -237,8 +237,11 @@ class PostgresLedger(Ledger):
                 out[r.key] = r
         return out
 
-    def open_rows(self) -> list[Publication]:
-        return self._rows("state = ANY(%s)", (list(OPEN_STATES),))
+    def open_rows(self, *, states=None, posts=None) -> list[Publication]:
+        states = list(states or OPEN_STATES)
+        if posts is None:
+            return self._rows("state = ANY(%s)", (states,))
+        return self._rows("post = ANY(%s) AND state = ANY(%s)", (list(posts), states))
 
     def live_at(self, account: str, occurrence: datetime) -> list[Publication]:
         return self._rows("state = ANY(%s) AND account = %s AND occurrence = %s",

@@ -324,8 +324,17 @@ class SqliteLedger(SqliteNotifications, Ledger):
                 out[r.key] = r
         return out
 
-    def open_rows(self) -> list[Publication]:
-        return self._rows(f"state IN ({','.join('?' * len(OPEN_STATES))})", OPEN_STATES)
+    def open_rows(self, *, states=None, posts=None) -> list[Publication]:
+        states = list(states or OPEN_STATES)
+        where, args = f"state IN ({','.join('?' * len(states))})", list(states)
+        if posts is None:
+            return self._rows(where, args)
+        out: list[Publication] = []
+        posts = list(posts)
+        for i in range(0, len(posts), 500):
+            chunk = posts[i:i + 500]
+            out += self._rows(f"post IN ({','.join('?' * len(chunk))}) AND {where}", chunk + args)
+        return out
 
     def live_at(self, account: str, occurrence: datetime) -> list[Publication]:
         return self._rows(f"state IN ({','.join('?' * len(LIVE_STATES))}) AND account = ? AND occurrence = ?",
