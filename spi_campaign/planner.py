@@ -164,6 +164,11 @@ class Planner:
         for post in campaign.posts:
             posts.setdefault(post.id, post)
         rep.invalid_posts = sorted(pid for pid in invalid if pid in posts)
+        # Queued posts (queue.py): each is a one-off post at the slot it got.
+        from spi_campaign.queue import sync as queue_sync
+
+        for pid, when in queue_sync(cfg, campaign, self.ledger, now).times().items():
+            posts[pid] = replace(posts[pid], publish_at=when)
         for prob in campaign.problems:
             if prob.severity != "error" or not prob.file:
                 continue

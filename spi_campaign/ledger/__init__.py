@@ -16,7 +16,8 @@ from pathlib import Path
 
 from spi_campaign.ledger.base import Ledger
 from spi_campaign.ledger.model import (COLUMNS, LEASE_GRACE, LIVE_STATES, OPEN_STATES, PROBLEM_STATES, STATES,
-                                       Change, Claim, DayCap, Key, Owner, Publication, claimer_dead, parse_ts,
+                                       Change, Claim, DayCap, Key, Owner, Publication, QueueSlot, claimer_dead,
+                                       parse_ts,
                                        pid_alive, process_start, ts)
 from spi_campaign.ledger.schema import SCHEMA_VERSION
 from spi_campaign.ledger.sqlite import SqliteLedger
@@ -28,5 +29,5 @@ def open_ledger(path: Path | str, *, dry_run: bool = False) -> SqliteLedger:
 
 
 __all__ = ["COLUMNS", "LEASE_GRACE", "LIVE_STATES", "OPEN_STATES", "PROBLEM_STATES", "STATES", "SCHEMA_VERSION",
-           "Change", "Claim", "DayCap", "Key", "Ledger", "Owner", "Publication", "SqliteLedger", "claimer_dead",
+           "Change", "Claim", "DayCap", "Key", "Ledger", "Owner", "Publication", "QueueSlot", "SqliteLedger", "claimer_dead",
            "open_ledger", "parse_ts", "pid_alive", "process_start", "ts"]
