@@ -361,6 +361,8 @@ class Planner:
                 why = f"the post is {post.status}"
             elif account is None or row.account not in post.accounts:
                 why = f"account '{row.account}' is no longer in the post's accounts"
+            elif post.queue is not None:
+                why = f"the post's slot in queue '{post.queue}' moved (reshuffle, or a new queue)"
             else:
                 why = "the post is no longer scheduled at this time (publish_at/repeat/until changed)"
             changes.append(Change(key, ("pending",), {"state": "skipped", "hold": None, "error": why}, detail=why))

@@ -259,6 +259,24 @@ def preview(config: Config, campaign: Campaign, now: datetime) -> QueuePlan:
         ledger.close()
 
 
+def show(config: Config, campaign: Campaign, now: datetime, target: str | None = None) -> list[dict[str, Any]]:
+    """``spi queue``: the entries as the next run would plan them (read only:
+    an in-memory copy of the ledger)."""
+    from spi_campaign.ledger import open_ledger
+
+    if target is not None and queue_accounts(config, target) is None:
+        from spi_campaign.errors import NotFoundError
+
+        raise NotFoundError(f"unknown queue '{target}': queues are the accounts and @groups with slots: "
+                            f"{', '.join(config.slots) or '(none)'}")
+    ledger = open_ledger(config.state, dry_run=True)
+    try:
+        plan = sync(config, campaign, ledger, now)
+        return queue_entries(config, campaign, plan, ledger, target)
+    finally:
+        ledger.close()
+
+
 def queue_entries(config: Config, campaign: Campaign, plan: QueuePlan, ledger: Ledger | None,
                   target: str | None = None) -> list[dict[str, Any]]:
     """What ``spi queue`` shows: one entry per approved queued post, by

@@ -209,11 +209,12 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from spi_campaign.cli import accounts, init, post
+    from spi_campaign.cli import accounts, init, post, queue
 
     cli.add_command(init.init)
     cli.add_command(post.post)
     cli.add_command(accounts.accounts)
+    cli.add_command(queue.queue)
     _add_global_options(cli, root=True)
 
 
