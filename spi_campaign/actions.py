@@ -3,6 +3,7 @@ resolve. Each goes through the same claims as scheduled publishing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from spi_campaign.errors import NotFoundError, SpiError
@@ -27,6 +28,11 @@ class Actions:
             raise SpiError(f"post '{post_id}' has errors and cannot be published; run 'spi post validate'")
         if post.status != "approved":
             raise SpiError(f"post '{post_id}' is {post.status}; set status: approved to publish it")
+        if post.publish_at is None and post.queue is not None:    # queued: published at the slot it got
+            slot = next((s for s in e.ledger.queue_slots(posts=[post.id]) if s.target == post.queue), None)
+            if slot is None:
+                raise SpiError(f"post '{post_id}' has no slot in queue '{post.queue}' yet (see 'spi queue')")
+            post = replace(post, publish_at=slot.slot)
         if post.publish_at is None:
             raise SpiError(f"post '{post_id}' has no publish_at")
         if account is not None:

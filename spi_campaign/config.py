@@ -20,8 +20,8 @@ from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
 TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts",
-            "notify", "alert_window", "digest_at")
-ACCOUNT_KEYS = ("platform", "max_per_day")
+            "notify", "alert_window", "digest_at", "slots")
+ACCOUNT_KEYS = ("platform", "max_per_day", "slots")
 
 
 def find_config(explicit: str | os.PathLike | None) -> Path:
@@ -144,10 +144,15 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     from spi_campaign.notify import settings as notify_settings   # alerts: docs/alerts.md
 
     notify, alert_window, digest_at = notify_settings.read(raw, lines, err)
+    from spi_campaign import slotspec       # queues: README, "Time slots"
+
+    slots = slotspec.read(raw, lines, raw_accounts, err)
 
     cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
                  catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts,
                  name=name.strip(), state_url=state_url, notify=notify, alert_window=alert_window, digest_at=digest_at)
+    cfg.slots = slots
+    slotspec.check_targets(slots, accounts, getattr(cfg, "groups", None) or {}, err)
     return cfg, problems
 
 

@@ -24,7 +24,7 @@ from spi_campaign.timeutil import parse_datetime, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
 POST_KEYS = ("id", "title", "topic", "status", "publish_at", "repeat", "until", "accounts",
-             "text", "link", "hashtags", "media", "variants", "thread")
+             "text", "link", "hashtags", "media", "variants", "thread", "queue", "priority", "not_before")
 MEDIA_KEYS = ("path", "url", "alt")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _HASHTAG = re.compile(r"^#?(\w+)$", re.UNICODE)
@@ -205,8 +205,9 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
         if raw.get("repeat") is None:    # a one-off time in a DST gap or overlap: say which instant is used
             for note in notes:
                 err("publish_at", note, "warning")
-    elif status == "approved":
-        err("publish_at" if "publish_at" in raw else None, "an approved post needs publish_at")
+    elif status == "approved" and raw.get("queue") is None:
+        err("publish_at" if "publish_at" in raw else None,
+            "an approved post needs publish_at (or queue: ACCOUNT|@GROUP to take the next free time slot)")
 
     repeat = raw.get("repeat")
     if repeat is not None:
@@ -240,7 +241,7 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
     if isinstance(acc, str):
         acc = [acc]
     if acc is None:
-        if status == "approved":
+        if status == "approved" and raw.get("queue") is None:
             err(None, "an approved post needs accounts: [account, ...]")
     elif not isinstance(acc, list) or not all(isinstance(a, str) for a in acc):
         err("accounts", "accounts must be a list of account names from config.yaml")
@@ -248,6 +249,12 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
         if len(set(acc)) != len(acc):
             err("accounts", "an account is listed twice", "warning")
         accounts = tuple(dict.fromkeys(acc))
+
+    queue = priority = not_before = None
+    if any(k in raw for k in ("queue", "priority", "not_before")):
+        from spi_campaign.queue import read_post_queue    # README, "Time slots"
+
+        queue, priority, not_before, accounts = read_post_queue(raw, config, accounts, publish_at, err)
 
     base_dir = path.parent
     content_values = _read_content(raw, lines, base_dir, err, "", top=True, root=config.root)
@@ -297,7 +304,7 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
 
     return Post(id=post_id, title=title, topic=topic, status=status, publish_at=publish_at, repeat=repeat,
                 until=until, accounts=accounts, content=content, variants=variants, file=path, line=line,
-                key_lines={**lines, **variant_lines})
+                key_lines={**lines, **variant_lines}, queue=queue, priority=priority or 0, not_before=not_before)
 
 
 def variant_keys(config: Config) -> set[str]:

@@ -107,6 +107,8 @@ class Config:
     notify: tuple[Destination, ...] = ()
     alert_window: timedelta = timedelta(days=7)
     digest_at: time = time(8, 0)
+    # Queues (README, "Time slots"): account name or "@group" -> slotspec.Slots.
+    slots: dict[str, Any] = field(default_factory=dict)
 
     def unknown_account(self, name: str) -> str:
         """The one message for an account name that is not in config.yaml."""
@@ -171,6 +173,11 @@ class Post:
     file: Path
     line: int | None
     key_lines: dict[str, int] = field(default_factory=dict)
+    # Queued instead of publish_at (README, "Time slots"): the queue (an
+    # account or "@group"), its order key, and the earliest slot it may take.
+    queue: str | None = None
+    priority: int = 0
+    not_before: datetime | None = None
 
     def content_for(self, account: Account) -> Content:
         """Base content, overridden by the platform variant, then by the account variant."""

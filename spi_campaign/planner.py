@@ -167,6 +167,11 @@ class Planner:
         for post in campaign.posts:
             posts.setdefault(post.id, post)
         rep.invalid_posts = sorted(pid for pid in invalid if pid in posts)
+        # Queued posts (queue.py): each is a one-off post at the slot it got.
+        from spi_campaign.queue import sync as queue_sync
+
+        for pid, when in queue_sync(cfg, campaign, self.ledger, now).times().items():
+            posts[pid] = replace(posts[pid], publish_at=when)
         for prob in campaign.problems:
             if prob.severity != "error" or not prob.file:
                 continue
@@ -375,6 +380,8 @@ class Planner:
                 why = f"the post is {post.status}"
             elif account is None or row.account not in post.accounts:
                 why = f"account '{row.account}' is no longer in the post's accounts"
+            elif post.queue is not None:
+                why = f"the post's slot in queue '{post.queue}' moved (reshuffle, or a new queue)"
             else:
                 why = "the post is no longer scheduled at this time (publish_at/repeat/until changed)"
             changes.append(Change(key, ("pending",), {"state": "skipped", "hold": None, "error": why}, detail=why))

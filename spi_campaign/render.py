@@ -72,6 +72,9 @@ def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None
         when = Text(human(r["_next"], tz) if r["_next"] else "-")
         if r["repeat"]:
             when.append(f"\n↻ {r['repeat']}", style="dim")
+        if r.get("queue"):
+            when.append(f"\nqueue {r['queue']}" + ("" if r["slot_assigned"] or not r["_next"] else " (next run)"),
+                        style="dim")
         done = {p["account"] for p in r.get("published", ())}
         status = Text(r["status"], style=status_style.get(r["status"], ""))
         mark = ""
@@ -92,6 +95,9 @@ def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None
         fields = [("next", Text(human(r["_next"], tz) if r["_next"] else "-")), ("status", stacked_status)]
         if r["repeat"]:
             fields.append(("repeat", Text(r["repeat"])))
+        if r.get("queue"):
+            fields.append(("queue", Text(r["queue"] + ("" if r["slot_assigned"] or not r["_next"] else
+                                                       " (slot given at the next run)"))))
         if r["topic"]:
             fields.append(("topic", Text(r["topic"])))
         fields.append(("accounts", accounts))

@@ -195,17 +195,23 @@ def problems_summary(console: Console, rows: list[Publication]) -> None:
                          f"({detail}): spi post status --problems", style="bold red"))
 
 
-def status_record(r: Publication, tz: tzinfo, *, held: bool = False) -> dict[str, Any]:
+def status_record(r: Publication, tz: tzinfo, *, held: bool = False, queued: dict | None = None) -> dict[str, Any]:
     """One element of ``status``'s JSON (a public contract, README): times
     ISO-8601 with the campaign offset. ``held``: a pending row with a hold
-    shows the state ``held`` (``status --problems``)."""
+    shows the state ``held`` (``status --problems``). ``queued``: (post,
+    slot) -> queue, from the ledger's queue slots: a row at the time slot a
+    queued post got has "queue" (its queue); other rows have no such key."""
     state = "held" if held and r.state == "pending" and r.hold else r.state
-    return {
+    out = {
         "post": r.post, "account": r.account, "occurrence": iso(r.occurrence, tz), "state": state,
         "attempts": r.attempts, "remote_id": r.remote_id, "url": r.url, "error": r.error or r.hold,
         "updated_at": iso(r.updated_at, tz),
         "next_attempt": iso(r.next_attempt, tz) if r.state == "pending" else None,
     }
+    q = (queued or {}).get((r.post, r.occurrence))
+    if q is not None:
+        out["queue"] = q
+    return out
 
 
 def status_rows(rows: Iterable[Publication], tz: tzinfo, *, held: bool = False) -> list[dict[str, Any]]:
@@ -216,13 +222,14 @@ def status_json(rows: Iterable[Publication], tz: tzinfo, *, held: bool = False) 
     return json.dumps(status_rows(rows, tz, held=held), ensure_ascii=False, indent=2)
 
 
-def write_status_json(write, rows: Iterable[Publication], tz: tzinfo, *, held: bool = False) -> None:
+def write_status_json(write, rows: Iterable[Publication], tz: tzinfo, *, held: bool = False,
+                      queued: dict | None = None) -> None:
     """The same JSON as ``status_json``, streamed row by row (memory does
     not grow with the ledger)."""
     first = True
     write("[")
     for r in rows:
-        text = json.dumps(status_record(r, tz, held=held), ensure_ascii=False, indent=2)
+        text = json.dumps(status_record(r, tz, held=held, queued=queued), ensure_ascii=False, indent=2)
         write(("\n" if first else ",\n") + "  " + text.replace("\n", "\n  "))
         first = False
     write("\n]\n" if not first else "]\n")
@@ -244,8 +251,10 @@ def status_counts(console: Console, counts: dict[str, int], problems: int, shown
                              style="dim"))
 
 
-def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filtered: bool = False) -> None:
-    """``filtered``: rows were selected by post, state or account."""
+def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filtered: bool = False,
+                 queued: dict | None = None) -> None:
+    """``filtered``: rows were selected by post, state or account.
+    ``queued``: (post, slot) -> queue (see ``status_record``)."""
     if not rows:
         console.print("No publications match." if filtered else
                       "No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
@@ -261,6 +270,11 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
         detail = Text()
         fields: list[tuple[str, Text]] = [("occurrence", Text(human(r.occurrence, tz))), ("state", state),
                                           ("attempts", Text(str(r.attempts)))]
+        when = Text(human(r.occurrence, tz))
+        q = (queued or {}).get((r.post, r.occurrence))
+        if q is not None:
+            when.append(f"\nslot of queue {q}", style="dim")
+            fields.append(("queue", Text(q)))
         if r.state == "pending" and r.next_attempt:
             detail.append(f"next attempt {human(r.next_attempt, tz)}", style="yellow")
             fields.append(("next attempt", Text(human(r.next_attempt, tz), style="yellow")))
@@ -281,7 +295,7 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
         title = Text(r.post, style="bold cyan")
         title.append(" -> ")
         title.append(r.account, style="bold cyan")
-        records.append(Record(cells=[Text(human(r.occurrence, tz)), state, Text(str(r.attempts)), who],
+        records.append(Record(cells=[when, state, Text(str(r.attempts)), who],
                               title=title, fields=fields, detail=[detail] if detail else []))
     show(console, ["occurrence", "state", "att", "post -> account"], records)
     counts: dict[str, int] = {}

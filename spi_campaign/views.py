@@ -114,8 +114,12 @@ def validate_report(config_path: Path, files: Iterable[str | Path] = (), now: da
 
 def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | None = None,
               account: str | None = None, now: datetime | None = None,
-              published: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+              published: dict[str, dict[str, Any]] | None = None,
+              slots: Any = None) -> list[dict[str, Any]]:
     """Posts sorted by next publish time (posts without one last).
+
+    ``slots`` (a ``queue.QueuePlan``): a queued post's next publish time is
+    the slot it got (or would get at the next run: ``slot_assigned`` false).
 
     ``published`` (from ``published_rows``): each row lists the accounts the
     post went out to (latest publication per account); ``status="published"``
@@ -139,6 +143,11 @@ def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | Non
         if account and account not in post.accounts:
             continue
         nxt = next_publish(post, now, tz)
+        queued = {}
+        if post.queue is not None:
+            got = slots.slots.get(post.id) if slots is not None else None
+            nxt = got.slot if got is not None else None
+            queued = {"queue": post.queue, "slot_assigned": got is not None and post.id not in slots.new}
         rows.append({
             "id": post.id, "title": post.title, "topic": post.topic, "status": post.status,
             "accounts": list(post.accounts), "next_publish_at": iso(nxt, tz), "repeat": post.repeat,
@@ -146,6 +155,7 @@ def list_rows(campaign: Campaign, *, topic: str | None = None, status: str | Non
             "published": [{"account": a, "occurrence": iso(done[a].occurrence, tz),
                            "published_at": iso(done[a].published_at, tz), "url": done[a].url}
                           for a in post.accounts if a in done],
+            **queued,
             "_next": nxt,
         })
     rows.sort(key=lambda r: (r["_next"] is None, r["_next"] or now, r["id"]))

@@ -230,13 +230,14 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from spi_campaign.cli import accounts, doctor, init, post, state
+    from spi_campaign.cli import accounts, doctor, init, post, queue, state
 
     cli.add_command(init.init)
     cli.add_command(post.post)
     cli.add_command(accounts.accounts)
     cli.add_command(state.state)
     cli.add_command(doctor.doctor)
+    cli.add_command(queue.queue)
     _add_global_options(cli, root=True)
 
 

@@ -70,7 +70,9 @@ def list_(app, topic: str | None, status: str | None, account: str | None, fmt: 
 
     Posts already published (according to the ledger, which is only read)
     are marked, with a tick on each account they went out to. JSON rows
-    carry "published": [{account, occurrence, published_at, url}].
+    carry "published": [{account, occurrence, published_at, url}]. A queued
+    post shows the slot it got (JSON: "queue", and "slot_assigned" false
+    when the slot is the one the next run would give it).
 
     \b
     Example:
@@ -84,7 +86,13 @@ def list_(app, topic: str | None, status: str | None, account: str | None, fmt: 
     published, trouble = published_rows(campaign.config, campaign)
     if trouble:
         click.echo(f"warning: {trouble}; published posts are not marked", err=True)
-    rows = list_rows(campaign, topic=topic, status=status, account=account, published=published)
+    plan = None
+    if any(p.queue is not None for p in campaign.posts):     # queued posts: the slot each got (README, "Time slots")
+        from spi_campaign.queue import preview
+        from spi_campaign.timeutil import now_utc
+
+        plan = preview(campaign.config, campaign, now_utc())
+    rows = list_rows(campaign, topic=topic, status=status, account=account, published=published, slots=plan)
     if fmt == "json":
         click.echo(render.list_json(rows))
     else:

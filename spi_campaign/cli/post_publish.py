@@ -270,7 +270,8 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
     and the newest rows. Any filter (post, --state, --account, --since,
     --until) or --all lists every matching row. JSON is streamed: an array
     of {post, account, occurrence, state, attempts, remote_id, url, error,
-    updated_at, next_attempt}; times ISO-8601 with the campaign offset;
+    updated_at, next_attempt}; times ISO-8601 with the campaign offset; a
+    queued post's row also has "queue" (the queue whose slot it is);
     with --problems a held publication has the state "held".
 
     \b
@@ -309,33 +310,34 @@ def status(ctx: click.Context, post_id: str | None, state: str | None, account: 
             rp.status_table(_console(), [], tz, filtered=False)
         return
     try:
+        queued = {(s.post, s.slot): s.target for s in ledger.queue_slots()}   # README, "Time slots"
         if problems:
             now = now_utc()
             rows = [r for r in ledger.problems(now - cfg.alert_window, now)
                     if (account is None or r.account == account) and (post_id is None or r.post == post_id)]
             if fmt == "json":
-                rp.write_status_json(sys.stdout.write, rows, tz, held=True)
+                rp.write_status_json(sys.stdout.write, rows, tz, held=True, queued=queued)
             else:
-                rp.status_table(_console(), rows, tz, filtered=True)
+                rp.status_table(_console(), rows, tz, filtered=True, queued=queued)
             return
         filtered = any(x is not None for x in (post_id, state, account, lo, hi))
         rows_iter = ledger.iter_rows(post=post_id, account=account, states=(state,) if state else None,
                                      since=lo, until=hi, limit=None if (filtered or show_all) else limit)
         if fmt == "json":
-            rp.write_status_json(sys.stdout.write, rows_iter, tz)
+            rp.write_status_json(sys.stdout.write, rows_iter, tz, queued=queued)
             return
         if filtered or show_all:
             rows = list(rows_iter)
             if post_id is not None and not rows:
                 app.campaign().require_post(post_id)
-            rp.status_table(_console(), rows, tz, filtered=filtered)
+            rp.status_table(_console(), rows, tz, filtered=filtered, queued=queued)
             return
         now = now_utc()
         trouble = ledger.problems(now - cfg.alert_window, now)
         newest = [r for r in rows_iter if r.key not in {t.key for t in trouble}]
         console = _console()
         rp.status_counts(console, ledger.counts(), len(trouble), len(newest) + len(trouble))
-        rp.status_table(console, trouble + newest, tz, filtered=False)
+        rp.status_table(console, trouble + newest, tz, filtered=False, queued=queued)
     finally:
         ledger.close()
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from spi_campaign.ledger.base import Ledger
 from spi_campaign.ledger.model import (COLUMNS, LEASE_GRACE, LIVE_STATES, OPEN_STATES, PROBLEM_STATES, STATES,
-                                       Change, Claim, DayCap, Key, Owner, Publication, claimer_dead, parse_ts,
+                                       Change, Claim, DayCap, Key, Owner, Publication, QueueSlot, claimer_dead,
+                                       parse_ts,
                                        pid_alive, process_start, ts)
 from spi_campaign.ledger.schema import SCHEMA_VERSION
 from spi_campaign.ledger.sqlite import SqliteLedger
@@ -72,5 +73,5 @@ def copy_for_dry_run(src: Ledger) -> SqliteLedger:
 
 
 __all__ = ["open_for_reading", "copy_for_dry_run", "COLUMNS", "LEASE_GRACE", "LIVE_STATES", "OPEN_STATES", "PROBLEM_STATES", "STATES", "SCHEMA_VERSION",
-           "Change", "Claim", "DayCap", "Key", "Ledger", "Owner", "Publication", "SqliteLedger", "claimer_dead",
+           "Change", "Claim", "DayCap", "Key", "Ledger", "Owner", "Publication", "QueueSlot", "SqliteLedger", "claimer_dead",
            "open_ledger", "parse_ts", "pid_alive", "process_start", "ts"]

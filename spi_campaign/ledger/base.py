@@ -20,7 +20,7 @@ import abc
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from spi_campaign.ledger.model import Change, Claim, DayCap, Key, Owner, Publication
+from spi_campaign.ledger.model import Change, Claim, DayCap, Key, Owner, Publication, QueueSlot
 
 
 class Ledger(abc.ABC):
@@ -210,3 +210,25 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def notifications(self, *, status: str | None = None) -> list[Any]:
         """Recorded notices, oldest first."""
+
+    # ----- queues (spi_campaign.queue, README "Time slots") ------------------------------
+    # One row per queued post: its queue and slot. A slot of a queue holds one
+    # post (unique), so concurrent runs never give two posts the same slot.
+
+    @abc.abstractmethod
+    def queue_slots(self, *, posts: Iterable[str] | None = None, since: datetime | None = None
+                    ) -> list[QueueSlot]:
+        """Slot rows of these posts, plus every row with a slot at or after
+        ``since``; every row when both are None. Ordered by slot."""
+
+    @abc.abstractmethod
+    def queue_assign(self, target: str, wanted: Iterable[tuple[str, datetime | None]], candidates: Iterable[datetime],
+                     now: datetime) -> dict[str, QueueSlot]:
+        """In one transaction, for each (post, earliest) in order: the post's
+        row if it has one (another run assigned it), else the first of
+        ``candidates`` at or after ``earliest`` that is still free in
+        ``target`` (insert-or-ignore). The rows of the posts that have a slot."""
+
+    @abc.abstractmethod
+    def queue_free(self, slots: Iterable[QueueSlot]) -> int:
+        """Delete these rows (only while they are unchanged); how many."""

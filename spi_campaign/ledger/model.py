@@ -229,3 +229,14 @@ def claimer_dead(row: Publication, now: datetime, my_tokens=(), me: Owner | None
             return True
         return not pid_alive(row.claimer_pid)
     return row.lease_until is not None and row.lease_until + LEASE_GRACE < now
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSlot:
+    """The slot a queued post got (``queue_slots`` table): ``target`` is the
+    queue (an account or ``@group``), ``slot`` the instant (UTC)."""
+
+    post: str
+    target: str
+    slot: datetime
+    assigned_at: datetime

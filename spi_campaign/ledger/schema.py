@@ -90,6 +90,16 @@ V2 = [
     "CREATE INDEX IF NOT EXISTS publications_newest ON publications (occurrence DESC, post, account)",
     "CREATE INDEX IF NOT EXISTS publications_state ON publications (state, occurrence DESC, post, account)",
     "CREATE INDEX IF NOT EXISTS publications_token ON publications (claim_token) WHERE claim_token IS NOT NULL",
+    # queues (spi_campaign.queue, README "Time slots"): the slot each queued
+    # post got; one post per slot of a queue, one slot per post
+    """CREATE TABLE IF NOT EXISTS queue_slots (
+    post        TEXT NOT NULL PRIMARY KEY,
+    target      TEXT NOT NULL,
+    slot        TEXT NOT NULL,
+    assigned_at TEXT NOT NULL,
+    UNIQUE (target, slot)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS queue_slots_slot ON queue_slots (slot)",
     "CREATE TABLE IF NOT EXISTS state_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID",
     """CREATE TRIGGER IF NOT EXISTS publications_count_ins AFTER INSERT ON publications BEGIN
          INSERT INTO state_counts VALUES (NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;
