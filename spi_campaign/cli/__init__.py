@@ -210,10 +210,14 @@ def cli(ctx: click.Context) -> None:
 
 def _register() -> None:
     from spi_campaign.cli import accounts, init, post
+    from spi_campaign.cli import calendar as calendar_cmd
+    from spi_campaign.cli import plan as plan_cmd
 
     cli.add_command(init.init)
     cli.add_command(post.post)
     cli.add_command(accounts.accounts)
+    cli.add_command(calendar_cmd.calendar)
+    cli.add_command(plan_cmd.plan)
     _add_global_options(cli, root=True)
 
 
