@@ -54,18 +54,18 @@ def _groups(entries, tz: tzinfo):
     return days
 
 
-def _fill(console: Console, tokens: list[Text], indent: int, width: int) -> None:
-    """Print ``tokens`` separated by two spaces, wrapped only between tokens."""
+def _fill(console: Console, tokens: list[Text], indent: int, width: int, sep: str = "  ") -> None:
+    """Print ``tokens`` separated by ``sep``, wrapped only between tokens."""
     line = Text(" " * indent)
     used = indent
     for tok in tokens:
         w = cell_len(tok.plain)
-        if used > indent and used + 2 + w > width:
+        if used > indent and used + len(sep) + w > width:
             console.print(line, soft_wrap=True, highlight=False)
             line, used = Text(" " * indent), indent
         if used > indent:
-            line.append("  ")
-            used += 2
+            line.append(sep)
+            used += len(sep)
         line.append_text(tok)
         used += w
     if used > indent:
