@@ -112,7 +112,7 @@ def table(console: Console, entries, tz: tzinfo, zone: str, first: date, last: d
     days = _groups(entries, tz)
     narrow = width < NARROW
     title = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, times in {zone}: {len(entries)} publication(s)"
-    console.print(Text(title, style="bold"), soft_wrap=True)
+    _fill(console, [Text(w, style="bold") for w in title.split(" ")], 0, width, " ")
     if narrow:
         for (year, week), ds in groupby(sorted(days), key=lambda d: d.isocalendar()[:2]):
             ds = list(ds)
