@@ -269,3 +269,18 @@ def test_markdown_calendar(tmp_path):
     assert r.returncode == 0, r.stderr
     assert ("| Mon 2026-12-07 09:00 | `satu` | Apa itu gratifikasi? \\| definisi | gratifikasi | "
             "arsip, kominfo-fb | approved |") in r.stdout.splitlines()
+
+
+def test_docs_content_calendar_is_what_spi_calendar_prints(tmp_path):
+    """docs/content.md's calendar is generated: it must match the command's
+    output on the shipped campaign (copied, so no developer ledger is read)."""
+    from conftest import ROOT
+
+    shutil.copytree(ROOT / "posts", tmp_path / "posts")
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    cmd = "spi calendar --from 2026-12-07 --to 2027-01-03 --format md"
+    r = spi(tmp_path, *cmd.split()[1:])
+    assert r.returncode == 0, r.stderr
+    doc = (ROOT / "docs" / "content.md").read_text(encoding="utf-8")
+    start = doc.index(f"<!-- {cmd} -->\n") + len(f"<!-- {cmd} -->\n")
+    assert doc[start:doc.index("<!-- end of spi calendar -->")] == r.stdout
