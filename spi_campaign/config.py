@@ -20,7 +20,7 @@ from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
 TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts",
-            "notify", "alert_window", "digest_at", "slots")
+            "notify", "alert_window", "digest_at", "slots", "pricing", "topics", "topic_gap_days")
 ACCOUNT_KEYS = ("platform", "max_per_day", "slots")
 
 
@@ -148,9 +148,14 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
 
     slots = slotspec.read(raw, lines, raw_accounts, err)
 
+    from spi_campaign import plan_settings     # spi plan / calendar: README, "Calendar and plan"
+
+    pricing, topics, topic_gap_days = plan_settings.read(raw, lines, err)
+
     cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
                  catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts,
-                 name=name.strip(), state_url=state_url, notify=notify, alert_window=alert_window, digest_at=digest_at)
+                 name=name.strip(), state_url=state_url, notify=notify, alert_window=alert_window, digest_at=digest_at,
+                 pricing=pricing, topics=topics, topic_gap_days=topic_gap_days, topics_line=lines.get("topics"))
     cfg.slots = slots
     slotspec.check_targets(slots, accounts, getattr(cfg, "groups", None) or {}, err)
     return cfg, problems

@@ -84,6 +84,20 @@ class Destination:
     line: int | None = None
 
 
+@dataclass(slots=True, frozen=True)
+class TopicTarget:
+    """A ``topics:`` entry: a target ``share`` (0..1) of the publications,
+    or a minimum number of posts per week."""
+
+    topic: str
+    share: float | None = None
+    min_per_week: int | None = None
+    line: int | None = None
+
+    def describe(self) -> str:
+        return f"{self.share:.0%} of publications" if self.share is not None else f"{self.min_per_week} per week"
+
+
 @dataclass(slots=True)
 class Config:
     path: Path                       # the config file (may not exist: embedded defaults)
@@ -109,6 +123,12 @@ class Config:
     digest_at: time = time(8, 0)
     # Queues (README, "Time slots"): account name or "@group" -> slotspec.Slots.
     slots: dict[str, Any] = field(default_factory=dict)
+    # spi plan / calendar / topic balance (plan_settings.py): X prices in USD,
+    # each topic's target, and how long a configured topic may go without a post.
+    pricing: dict[str, float] = field(default_factory=lambda: {"x_post_usd": 0.015, "x_post_with_url_usd": 0.20})
+    topics: dict[str, "TopicTarget"] = field(default_factory=dict)
+    topic_gap_days: int = 14
+    topics_line: int | None = None
 
     def unknown_account(self, name: str) -> str:
         """The one message for an account name that is not in config.yaml."""

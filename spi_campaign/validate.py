@@ -55,6 +55,7 @@ def check_campaign(campaign: Campaign, now: datetime | None = None) -> None:
     cfg = campaign.config
     for post in campaign.posts:
         _check_post(post, campaign, now)
+    check_topics(campaign, now)
     # An account nobody posts to is fine; a platform plugin that failed is worth a warning.
     for warning in registry.plugin_warnings():
         campaign.problems.append(Problem(str(cfg.path), None, None, None, "warning", warning))
@@ -182,3 +183,45 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
         if limits.max_media_bytes is not None and size is not None and size > limits.max_media_bytes:
             add(line, name, "error", f"image {m.path.name} is {size / 1_048_576:.1f} MB; "
                                      f"{label} accepts at most {limits.max_media_bytes / 1_048_576:.0f} MB")
+
+
+def check_topics(campaign: Campaign, now: datetime) -> None:
+    """Topic balance (config ``topics:``; ``spi plan`` has the full check):
+    a post's topic that is not a configured one; a configured topic with no
+    approved post in the next ``topic_gap_days``; a ``share`` target under
+    half of what the approved posts give. One pass over the posts."""
+    cfg = campaign.config
+    if not cfg.topics:
+        return
+    from spi_campaign.models import suggest
+
+    horizon = now + timedelta(days=cfg.topic_gap_days)
+    soon: set[str] = set()
+    counts: dict[str, int] = {}
+    approved = 0
+    for post in campaign.posts:
+        if post.status != "approved":
+            continue
+        approved += 1
+        counts[post.topic] = counts.get(post.topic, 0) + 1
+        if post.topic not in cfg.topics:
+            if post.topic is not None:
+                campaign.problems.append(Problem(str(post.file), post.line_of("topic"), post.id, None, "warning",
+                                                 f"topic '{post.topic}' is not one of the topics in config.yaml"
+                                                 f"{suggest(post.topic, cfg.topics)} ({', '.join(cfg.topics)})"))
+            continue
+        if post.topic not in soon:
+            nxt = next_publish(post, now, cfg.timezone)
+            if nxt is not None and now <= nxt <= horizon:
+                soon.add(post.topic)
+    for topic, target in cfg.topics.items():
+        where = (str(cfg.path), target.line or cfg.topics_line)
+        if topic not in soon:
+            campaign.problems.append(Problem(*where, None, None, "warning",
+                                             f"topic '{topic}' has no approved post in the next {cfg.topic_gap_days} "
+                                             "days (topic_gap_days); see 'spi plan'"))
+        if target.share is not None and approved and counts.get(topic, 0) / approved < target.share / 2:
+            campaign.problems.append(Problem(*where, None, None, "warning",
+                                             f"topic '{topic}': {counts.get(topic, 0)} of {approved} approved posts "
+                                             f"({counts.get(topic, 0) / approved:.0%}), far below its target "
+                                             f"{target.share:.0%}"))

@@ -231,6 +231,8 @@ def cli(ctx: click.Context) -> None:
 
 def _register() -> None:
     from spi_campaign.cli import accounts, doctor, init, post, queue, state
+    from spi_campaign.cli import calendar as calendar_cmd
+    from spi_campaign.cli import plan as plan_cmd
 
     cli.add_command(init.init)
     cli.add_command(post.post)
@@ -238,6 +240,8 @@ def _register() -> None:
     cli.add_command(state.state)
     cli.add_command(doctor.doctor)
     cli.add_command(queue.queue)
+    cli.add_command(calendar_cmd.calendar)
+    cli.add_command(plan_cmd.plan)
     _add_global_options(cli, root=True)
 
 
