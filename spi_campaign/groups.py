@@ -98,7 +98,7 @@ def read_groups(value: Any, line: int | None, accounts: Iterable[str],
         for m in members:
             if m.startswith("@"):
                 if m[1:] not in raw:
-                    err(glines.get(name, line), f"group '{name}': unknown group '{m}'{suggest(m[1:], raw)}; groups: "
+                    err(glines.get(name, line), f"group '{name}': unknown group '{m}'{suggest(m, ['@' + g for g in raw])}; groups: "
                                                 f"{', '.join('@' + g for g in raw)}")
             elif m not in known_set:
                 hint = f" (a group is written '@{m}')" if m in raw else suggest(m, known)
@@ -140,7 +140,7 @@ def expand_accounts(names: Iterable[str], groups: dict[str, tuple[str, ...]]) ->
         if name.startswith("@"):
             members = groups.get(name[1:])
             if members is None:
-                bad.append(f"unknown group '{name}'{suggest(name[1:], groups)}; groups in config.yaml: "
+                bad.append(f"unknown group '{name}'{suggest(name, ['@' + g for g in groups])}; groups in config.yaml: "
                            f"{', '.join('@' + g for g in groups) or '(none)'}")
                 continue
             out.extend(members)

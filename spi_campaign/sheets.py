@@ -300,6 +300,7 @@ def plan_import(sheet: Path, campaign: Campaign, into: Path) -> tuple[list[Plann
             if item is not None:
                 _sort([p], item, where, errors, warnings)
     if errors:
+        errors.sort(key=lambda e: int(re.match(r".*?: row (\d+)", e).group(1)))   # by row, stable
         raise SheetError(f"{sheet}: {len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was imported",
                          errors)
     return planned, warnings
