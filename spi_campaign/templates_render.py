@@ -8,7 +8,7 @@ Safety: templates run in a ``SandboxedEnvironment`` (no ``''.__class__``
 tricks, no access to Python internals), with ``StrictUndefined`` (a name the
 account lacks is an error, never an empty string) and autoescape off (posts
 are plain text). Arithmetic that could build huge values (``'a' * 10**9``,
-``9**9**9``) and long ``range()`` loops are refused, and the result is bounded
+``9**99999``) and long ``range()`` loops are refused, and the result is bounded
 like any text (``loader.MAX_TEXT``).
 
 Speed: a template is compiled once per distinct source (an LRU cache), so ten
