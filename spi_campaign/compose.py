@@ -21,10 +21,16 @@ def render(post: Post, account: Account, occurrence: datetime | None = None) -> 
     """The final text, link, hashtags, media (and thread) for ``account``.
 
     Variants apply platform first, then account name (``Post.content_for``);
-    then the platform's ``compose`` joins link and hashtags.
+    then templates are rendered with the account's vars; then the platform's
+    ``compose`` joins link and hashtags.
     """
     cls = adapter_class(account)
     content = post.content_for(account)
+    if _maybe_template(content):   # templates (docs/templates.md); TemplateError when one cannot render
+        from spi_campaign.templates_render import content_has_template, render_content
+
+        if content_has_template(content):
+            content = render_content(content, account)
     if not cls.limits.thread and content.thread:
         content = type(content)(text=content.text, link=content.link, hashtags=content.hashtags,
                                 media=content.media, thread=())
@@ -34,3 +40,9 @@ def render(post: Post, account: Account, occurrence: datetime | None = None) -> 
 
         rendered = replace(rendered, occurrence=occurrence)
     return rendered
+
+
+def _maybe_template(c) -> bool:
+    """Cheap test (no import) for a ``{`` anywhere a template may be."""
+    return ("{" in c.text or (c.link is not None and "{" in c.link) or any("{" in t for t in c.hashtags)
+            or any("{" in t for t in c.thread) or any(m.alt is not None and "{" in m.alt for m in c.media))

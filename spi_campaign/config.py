@@ -20,8 +20,8 @@ from spi_campaign.yamlio import LineDict, YamlProblem, load_file
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
 TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts",
-            "notify", "alert_window", "digest_at", "slots", "pricing", "topics", "topic_gap_days")
-ACCOUNT_KEYS = ("platform", "max_per_day", "slots")
+            "notify", "alert_window", "digest_at", "slots", "pricing", "topics", "topic_gap_days", "vars", "groups")
+ACCOUNT_KEYS = ("platform", "max_per_day", "slots", "vars")
 
 
 def find_config(explicit: str | os.PathLike | None) -> Path:
@@ -127,6 +127,9 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         err(lines.get("max_attempts"), f"max_attempts must be a whole number >= 1, got {short_repr(max_attempts)}")
         max_attempts = 5
 
+    from spi_campaign.groups import read_groups, read_vars   # templates: docs/templates.md
+
+    campaign_vars = read_vars(raw.get("vars"), lines.get("vars"), "vars", err)
     accounts: dict[str, Account] = {}
     raw_accounts = raw.get("accounts", {})
     if raw_accounts is None:
@@ -134,12 +137,17 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     if not isinstance(raw_accounts, dict):
         err(lines.get("accounts"), f"accounts must be a mapping of account name to settings, got {type_name(raw_accounts)}")
         raw_accounts = {}
-    for acc_name, spec in raw_accounts.items():   # not `name`: that is the campaign's
-        acc = _read_account(acc_name, spec,
-                            raw_accounts.key_lines.get(acc_name) if isinstance(raw_accounts, LineDict) else None,
-                            root, err)
+    # (not ``name``: that is the campaign's name, used below)
+    for acc_name, spec in raw_accounts.items():
+        acc = _read_account(acc_name, spec, raw_accounts.key_lines.get(acc_name)
+                            if isinstance(raw_accounts, LineDict) else None, root, err)
         if acc is not None:
+            own = spec.get("vars") if isinstance(spec, dict) else None
+            vline = spec.key_lines.get("vars") if isinstance(spec, LineDict) else None
+            acc.vars = {**campaign_vars, **read_vars(own, vline, f"account '{acc_name}': vars",
+                                                     lambda ln, msg, _n=acc_name: err(ln, msg, _n))}
             accounts[str(acc_name)] = acc
+    groups = read_groups(raw.get("groups"), lines.get("groups"), accounts, err)
 
     from spi_campaign.notify import settings as notify_settings   # alerts: docs/alerts.md
 
@@ -155,7 +163,8 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     cfg = Config(path=path, root=root, timezone_name=tz_name, timezone=tz, posts_dir=posts_dir, state=state,
                  catch_up=catch_up, max_attempts=max_attempts, retry_backoff=retry_backoff, accounts=accounts,
                  name=name.strip(), state_url=state_url, notify=notify, alert_window=alert_window, digest_at=digest_at,
-                 pricing=pricing, topics=topics, topic_gap_days=topic_gap_days, topics_line=lines.get("topics"))
+                 pricing=pricing, topics=topics, topic_gap_days=topic_gap_days, topics_line=lines.get("topics"),
+                 vars=campaign_vars, groups=groups)
     cfg.slots = slots
     slotspec.check_targets(slots, accounts, getattr(cfg, "groups", None) or {}, err)
     return cfg, problems

@@ -237,6 +237,7 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
                 err("until", "until is before publish_at: the post would never be published")
 
     accounts: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
     acc = raw.get("accounts")
     if isinstance(acc, str):
         acc = [acc]
@@ -248,7 +249,13 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
     else:
         if len(set(acc)) != len(acc):
             err("accounts", "an account is listed twice", "warning")
-        accounts = tuple(dict.fromkeys(acc))
+        targets = accounts = tuple(dict.fromkeys(acc))
+        if any(a.startswith("@") for a in accounts):   # groups: docs/templates.md
+            from spi_campaign.groups import expand_accounts
+
+            accounts, bad = expand_accounts(accounts, config.groups)
+            for message in bad:
+                err("accounts", message)
 
     queue = priority = not_before = None
     if any(k in raw for k in ("queue", "priority", "not_before")):
@@ -304,7 +311,8 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
 
     return Post(id=post_id, title=title, topic=topic, status=status, publish_at=publish_at, repeat=repeat,
                 until=until, accounts=accounts, content=content, variants=variants, file=path, line=line,
-                key_lines={**lines, **variant_lines}, queue=queue, priority=priority or 0, not_before=not_before)
+                key_lines={**lines, **variant_lines}, queue=queue, priority=priority or 0, not_before=not_before,
+                targets=targets)
 
 
 def variant_keys(config: Config) -> set[str]:
@@ -357,7 +365,7 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
                 out["text"] = text
     if "link" in raw and raw["link"] is not None:
         link = raw["link"]
-        if not isinstance(link, str) or not _URL.match(link.strip()):
+        if not isinstance(link, str) or not (_URL.match(link.strip()) or "{{" in link):   # checked once rendered
             err("link", f"{prefix}link must be an http(s) URL, got {short_repr(link)}")
         else:
             out["link"] = link.strip()
@@ -370,6 +378,9 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
         else:
             clean = []
             for tag in tags:
+                if isinstance(tag, str) and ("{{" in tag or "{%" in tag):   # a template: checked once rendered
+                    clean.append(tag.strip())
+                    continue
                 m = _HASHTAG.match(tag) if isinstance(tag, str) else None
                 if m is None or m.group(1).isdigit():
                     err("hashtags", f"{prefix}hashtag {short_repr(tag)} must be one word of letters, digits or _ "

@@ -66,6 +66,8 @@ class Account:
     options: dict[str, Any] = field(default_factory=dict)
     max_per_day: int | None = None
     line: int | None = None
+    # Template names (docs/templates.md): the campaign's ``vars:`` overridden by the account's.
+    vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def env_prefix(self) -> str:
@@ -129,6 +131,10 @@ class Config:
     topics: dict[str, "TopicTarget"] = field(default_factory=dict)
     topic_gap_days: int = 14
     topics_line: int | None = None
+    # Templates (docs/templates.md): campaign-wide ``vars:``; ``groups:`` with
+    # groups of groups already expanded to account names.
+    vars: dict[str, Any] = field(default_factory=dict)
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def unknown_account(self, name: str) -> str:
         """The one message for an account name that is not in config.yaml."""
@@ -198,6 +204,8 @@ class Post:
     queue: str | None = None
     priority: int = 0
     not_before: datetime | None = None
+    # ``accounts`` as written (``@group`` references kept); ``accounts`` is expanded.
+    targets: tuple[str, ...] = ()
 
     def content_for(self, account: Account) -> Content:
         """Base content, overridden by the platform variant, then by the account variant."""

@@ -56,7 +56,8 @@ def destination(account: Account) -> str | None:
 def post_digest(post: Post, account: Account) -> str:
     """Changes whenever what ``render(post, account)`` depends on changes."""
     src = repr((post.content, sorted(post.variants.items(), key=lambda kv: kv[0]), account.platform,
-                sorted((k, repr(v)) for k, v in account.options.items())))
+                sorted((k, repr(v)) for k, v in account.options.items()),
+                sorted((k, repr(v)) for k, v in account.vars.items())))   # templates (docs/templates.md)
     return hashlib.blake2b(src.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
 

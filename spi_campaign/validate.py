@@ -21,6 +21,7 @@ from spi_campaign.safeio import NotRegularFile
 from spi_campaign.safeio import head as read_head
 from spi_campaign.models import Account, Campaign, Media, Post, Problem
 from spi_campaign.recurrence import next_publish
+from spi_campaign.templates_render import TemplateError, check_syntax, render_title, sources
 from spi_campaign.timeutil import human, now_utc
 
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,30})")
@@ -106,6 +107,7 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
                 add(m.line or post.line_of("media"), None, "warning",
                     f"image {_media_name(m)} has no alt text (write what it shows, for screen-reader users)")
 
+    templated = _template_syntax(post, add)   # None: a syntax error, already reported once
     missing: set[Path] = set()
     for name in post.accounts:
         account = cfg.accounts.get(name)
@@ -115,6 +117,15 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
         cls = registry.get(account.platform)
         if cls is None:
             continue  # the config problem already says so
+        if templated is None:
+            continue
+        if templated:
+            try:
+                render_title(post, account)
+                _check_target(post, account, cls, add, missing)
+            except TemplateError as exc:
+                add(_template_line(post, account, exc), name, "error", exc.message)
+            continue
         _check_target(post, account, cls, add, missing)
 
 
@@ -225,3 +236,49 @@ def check_topics(campaign: Campaign, now: datetime) -> None:
                                              f"topic '{topic}': {counts.get(topic, 0)} of {approved} approved posts "
                                              f"({counts.get(topic, 0) / approved:.0%}), far below its target "
                                              f"{target.share:.0%}"))
+
+
+def _template_syntax(post: Post, add) -> bool | None:
+    """False: ``post`` has no template. True: its templates compile. None:
+    one does not; each syntax error is reported once (not per account)."""
+    found, broken = False, False
+    for source, field, label, vkey, media in sources(post):
+        found = True
+        exc = check_syntax(source, field, label)
+        if exc is not None:
+            broken = True
+            if media is not None and media.line:
+                line = media.line
+            else:
+                line = post.key_lines.get(f"variants.{vkey}.{field}") if vkey else post.line_of(field)
+            add(_inner(post, line, exc.inner_line), None, "error", exc.message)
+    return None if broken else found
+
+
+def _template_line(post: Post, account: Account, exc) -> int | None:
+    """The file line of a template error: the line of the field (the
+    variant's, when the account's text comes from one), moved to the line
+    inside a ``|`` block when the error names one."""
+    if exc.media is not None and exc.media.line:
+        return exc.media.line
+    if exc.field == "title":
+        return _inner(post, post.line_of("title"), exc.inner_line)
+    return _inner(post, _text_line(post, account, exc.field), exc.inner_line)
+
+
+def _inner(post: Post, line: int | None, inner: int | None) -> int | None:
+    """``line`` (of a key) + ``inner`` - when the value is a literal block
+    (``key: |``), whose lines are the file's next lines one for one."""
+    if line is None or not inner:
+        return line
+    try:
+        with open(post.file, encoding="utf-8", errors="replace") as fh:
+            for i, text in enumerate(fh, 1):
+                if i == line:
+                    return line + inner if _LITERAL.search(text) else line
+    except OSError:
+        pass
+    return line
+
+
+_LITERAL = re.compile(r":\s*\|[-+0-9]*\s*(#.*)?$")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from spi_campaign.config import read_config
+from spi_campaign.errors import SpiError
 from spi_campaign.models import Campaign, Config, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import iso, now_utc
@@ -188,7 +189,12 @@ def preview_items(campaign: Campaign, ids: Iterable[str] = (), *, account: str |
                 base["error"] = "account not in config.yaml" if acc is None else f"unknown platform '{acc.platform}'"
                 items.append(base)
                 continue
-            rendered = render(post, acc)
+            try:
+                rendered = render(post, acc)
+            except SpiError as exc:   # a template that cannot render for this account (validate says why)
+                base["error"] = str(exc)
+                items.append(base)
+                continue
             lengths = [cls.measure(p) for p in rendered.parts]
             limit = cls.limits.text
             fits = limit is None or all(n <= limit for n in lengths)

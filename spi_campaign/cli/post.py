@@ -144,6 +144,7 @@ def _register() -> None:
     except ImportError as exc:  # pragma: no cover - only while the module is being written
         if "post_publish" not in str(exc):
             raise
+    from spi_campaign.cli import post_sheets  # noqa: F401  (import, export: spreadsheets)
 
 
 _register()

@@ -1,0 +1,149 @@
+"""``vars:`` and ``groups:`` of config.yaml (docs/templates.md).
+
+- ``vars:`` (top level and on each account): names a post's templates may
+  use. An account's vars override the campaign's; ``Account.vars`` holds the
+  merged mapping, so rendering needs only the account.
+- ``groups:``: named sets of accounts. A member is an account name or
+  ``@other-group``; groups of groups are expanded here, once, so posts (and
+  every command after the loader) only ever see account names.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any, Callable, Iterable
+
+from spi_campaign.models import suggest
+from spi_campaign.timeutil import short_repr, type_name
+from spi_campaign.yamlio import LineDict
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED = ("account", "platform")          # given by spi to every template
+# Jinja2's own words: ``{{ if }}`` cannot name a variable.
+_JINJA_WORDS = {"and", "or", "not", "in", "is", "if", "else", "elif", "endif", "for", "endfor", "true", "false",
+                "none", "True", "False", "None", "block", "set", "macro", "import", "include", "with", "loop"}
+
+
+def read_vars(value: Any, line: int | None, where: str, err: Callable[[int | None, str], None]) -> dict[str, Any]:
+    """A ``vars:`` mapping, checked: names usable in a template, values that
+    are text, numbers, yes/no, or lists/mappings of them. ``where`` prefixes
+    messages (``vars`` or ``account 'x': vars``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        err(line, f"{where} must be a mapping of name: value (e.g. instansi: Pemerintah Kota Denpasar), "
+                  f"got {type_name(value)}")
+        return {}
+    lines = value.key_lines if isinstance(value, LineDict) else {}
+    out: dict[str, Any] = {}
+    for name, val in value.items():
+        vline = lines.get(name, line)
+        if not isinstance(name, str) or not _NAME.match(name) or keyword.iskeyword(name) or name in _JINJA_WORDS:
+            err(vline, f"{where}: {short_repr(name)} cannot be used as a template name; use letters, digits and _ "
+                       "(not starting with a digit), e.g. kanal_aduan")
+            continue
+        if name in RESERVED:
+            err(vline, f"{where}: '{name}' is given by spi to every template (the account's "
+                       f"{'name' if name == 'account' else 'platform'}); choose another name")
+            continue
+        if not _plain(val):
+            err(vline, f"{where}: {name} must be text, a number, yes/no, or a list or mapping of those, got "
+                       f"{type_name(val)}" if val is not None else
+                       f"{where}: {name} has no value (write a text, or remove it)")
+            continue
+        out[name] = val
+    return out
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, (str, int, float, bool)):
+        return True
+    if depth > 4:
+        return False
+    if isinstance(value, list):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def read_groups(value: Any, line: int | None, accounts: Iterable[str],
+                err: Callable[[int | None, str], None]) -> dict[str, tuple[str, ...]]:
+    """``groups:`` -> group name -> account names (groups of groups expanded,
+    order kept, each account once). Unknown accounts or groups and cycles are
+    errors; a bad group still maps to its good members."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        err(line, f"groups must be a mapping of group name to a list of accounts, got {type_name(value)}")
+        return {}
+    known = list(accounts)
+    glines = value.key_lines if isinstance(value, LineDict) else {}
+    raw: dict[str, list[str]] = {}
+    for name, members in value.items():
+        gline = glines.get(name, line)
+        if not isinstance(name, str) or not name.strip() or name.startswith("@"):
+            err(gline, f"group name {short_repr(name)} must be a word such as kabupaten (without '@')")
+            continue
+        if isinstance(members, str):
+            members = [members]
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            err(gline, f"group '{name}' must be a list of account names or @groups, got {type_name(members)}")
+            raw[name] = []
+            continue
+        raw[name] = list(members)
+    known_set = set(known)
+    for name, members in raw.items():
+        for m in members:
+            if m.startswith("@"):
+                if m[1:] not in raw:
+                    err(glines.get(name, line), f"group '{name}': unknown group '{m}'{suggest(m, ['@' + g for g in raw])}; groups: "
+                                                f"{', '.join('@' + g for g in raw)}")
+            elif m not in known_set:
+                hint = f" (a group is written '@{m}')" if m in raw else suggest(m, known)
+                err(glines.get(name, line), f"group '{name}': unknown account '{m}'{hint}")
+
+    out: dict[str, tuple[str, ...]] = {}
+    reported: set[str] = set()
+
+    def expand(name: str, path: list[str]) -> list[str]:
+        if name in out:
+            return list(out[name])
+        if name in path:
+            cycle = path[path.index(name):] + [name]
+            if name not in reported:
+                reported.update(cycle)
+                err(glines.get(name, line), f"groups form a cycle: {' -> '.join('@' + g for g in cycle)}")
+            return []
+        result: list[str] = []
+        for m in raw.get(name, ()):
+            if m.startswith("@"):
+                if m[1:] in raw:
+                    result.extend(expand(m[1:], path + [name]))
+            elif m in known_set:
+                result.append(m)
+        out[name] = tuple(dict.fromkeys(result))
+        return result
+
+    for name in raw:
+        expand(name, [])
+    return {name: out[name] for name in raw}     # in the order written
+
+
+def expand_accounts(names: Iterable[str], groups: dict[str, tuple[str, ...]]) -> tuple[tuple[str, ...], list[str]]:
+    """A post's ``accounts`` with every ``@group`` replaced by its accounts
+    (order kept, each account once), and the messages for unknown groups."""
+    out: list[str] = []
+    bad: list[str] = []
+    for name in names:
+        if name.startswith("@"):
+            members = groups.get(name[1:])
+            if members is None:
+                bad.append(f"unknown group '{name}'{suggest(name, ['@' + g for g in groups])}; groups in config.yaml: "
+                           f"{', '.join('@' + g for g in groups) or '(none)'}")
+                continue
+            out.extend(members)
+        else:
+            out.append(name)
+    return tuple(dict.fromkeys(out)), bad
