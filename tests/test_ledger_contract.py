@@ -207,3 +207,20 @@ def test_postgresql_campaigns_are_isolated(pg_url):
     finally:
         one.close()
         two.close()
+
+
+def test_queue_slots_are_assigned_once_and_freed(backend, led):
+    slots = [NOW + timedelta(hours=h) for h in range(3)]
+    got = led.queue_assign("bali", [("p1", None), ("p2", None)], slots, NOW)
+    assert [got["p1"].slot, got["p2"].slot] == slots[:2]
+    # another process with a stale view offers the same slots: it gets the next free one
+    other = backend.open()
+    try:
+        got2 = other.queue_assign("bali", [("p3", None), ("p1", None)], slots, NOW)
+        assert got2["p3"].slot == slots[2] and got2["p1"].slot == slots[0]     # p1 keeps its slot
+    finally:
+        other.close()
+    assert [s.post for s in led.queue_slots()] == ["p1", "p2", "p3"]
+    assert led.queue_free([got["p2"]]) == 1
+    assert [s.post for s in led.queue_slots(since=slots[1])] == ["p3"]
+    assert led.queue_assign("bali", [("p4", slots[1])], slots, NOW)["p4"].slot == slots[1]

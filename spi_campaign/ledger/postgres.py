@@ -448,6 +448,7 @@ class PostgresLedger(Ledger):
 
     from spi_campaign.ledger.postgres_notify import (notifications, notify_claim, notify_finish,  # noqa: E402
                                                      notify_record, notify_subjects)
+    from spi_campaign.ledger.postgres_queue import queue_assign, queue_free, queue_slots  # noqa: E402
 
 
 def _reason(exc: BaseException) -> str:

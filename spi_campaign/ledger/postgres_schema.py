@@ -4,7 +4,7 @@ several campaigns: every table is keyed by the campaign's ``name``."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _STEPS = {
     1: [
@@ -42,6 +42,12 @@ _STEPS = {
             created_at text NOT NULL, updated_at text NOT NULL, sent_at text,
             PRIMARY KEY (campaign, destination, event, post, account, occurrence, since))""",
         "CREATE INDEX IF NOT EXISTS spi_notifications_due ON spi_notifications (campaign, status, next_attempt)",
+    ],
+    2: [
+        """CREATE TABLE IF NOT EXISTS spi_queue_slots (
+            campaign text NOT NULL, post text NOT NULL, target text NOT NULL, slot text NOT NULL,
+            assigned_at text NOT NULL, PRIMARY KEY (campaign, post), UNIQUE (campaign, target, slot))""",
+        "CREATE INDEX IF NOT EXISTS spi_queue_slots_slot ON spi_queue_slots (campaign, slot)",
     ],
 }
 
