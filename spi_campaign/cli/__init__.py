@@ -209,11 +209,13 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from spi_campaign.cli import accounts, init, post
+    from spi_campaign.cli import accounts, init, metrics, post, report
 
     cli.add_command(init.init)
     cli.add_command(post.post)
     cli.add_command(accounts.accounts)
+    cli.add_command(metrics.metrics)
+    cli.add_command(report.report)
     _add_global_options(cli, root=True)
 
 
