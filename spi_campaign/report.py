@@ -114,9 +114,11 @@ def publications(config, ledger, posts: dict[str, tuple[str | None, str | None]]
             while m is not None and (m[0][2] > occ or (m[0][2] == occ and (m[0][0], m[0][1]) < (row.post,
                                                                                                   row.account))):
                 m = next(metrics, None)
-            values = at = None
+            values = at = why = None
             if m is not None and m[0] == row.key:
-                values = {k: m[2].get(k, (None, None))[0] for k in COMMON_METRICS}
+                got = m[2]
+                values = {k: got.get(k, (None, None))[0] for k in COMMON_METRICS}
+                why = {k: got[k][1] for k in COMMON_METRICS if k in got and got[k][0] is None and got[k][1]} or None
                 at = m[1].astimezone(tz).isoformat(timespec="seconds")
             title, topic = posts.get(row.post, (None, None))
             platform = platform_of.get(row.account)
@@ -129,7 +131,8 @@ def publications(config, ledger, posts: dict[str, tuple[str | None, str | None]]
                     reach[t] += values["reach"]
             yield {"post": row.post, "title": title, "topic": topic, "account": row.account,
                    "platform": platform, "at": local.isoformat(timespec="seconds"), "state": state,
-                   "url": row.url, "metrics": values, "metrics_at": at, "error": row.error}
+                   "url": row.url, "metrics": values, "metrics_at": at, "metrics_reasons": why,
+                   "error": row.error}
         _topics(summary, topic_targets(config))
 
     return summary, rows()

@@ -116,6 +116,7 @@ class Daemon:
             return 1
         self._sync_and_dispatch(initial=True)
         self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
+        self._metrics()          # snapshots that fell due while the daemon was down
         rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
                                  f"timezone {cfg.timezone_name}, ledger {cfg.rel(cfg.state)}"
                                  + (", watching the post files" if self.watch else "")
