@@ -68,7 +68,9 @@ def fetch(app, post_id: str | None, account: str | None, since: str | None, due:
             click.echo(f"{name}: {n} snapshot(s) stored")
         if not report.by_account and not report.errors:
             click.echo("no published publication to read")
+    from spi_campaign.redact import printable, scrub
+
     for msg in report.errors:
-        click.echo(f"error: {msg}", err=True)
+        click.echo(f"error: {printable(scrub(msg))}", err=True)
     if report.errors:
         sys.exit(1)
