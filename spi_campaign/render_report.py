@@ -1,8 +1,9 @@
 """``spi report`` output: JSON, CSV, Markdown and HTML (docs/metrics.md).
 
-Every writer streams: publications go to the output (CSV) or to a spooled
-temporary file while the aggregates are counted, then the summary is written
-followed by the spooled rows, so memory stays bounded at any ledger size.
+Every writer streams: JSON and CSV write each publication as it comes (the
+totals are counted before, ``report.publications``); Markdown and HTML,
+whose charts and failure list come before the table, spool the rows to a
+temporary file first, so memory stays bounded at any ledger size.
 HTML is one self-contained file (inline CSS, inline SVG charts, no network
 fetch) that prints on A4; labels are Indonesian, dates ``9 Desember 2026``.
 """
@@ -61,16 +62,16 @@ def _copy(spool: IO[str], out: IO[str]) -> None:
 # ----- JSON -----------------------------------------------------------------------
 
 def write_json(summary: Summary, rows: Iterator[dict], out: IO[str]) -> None:
-    spool = _spool()
+    """Totals are known before the rows (``report.publications``): the rows
+    go straight to ``out``, in the contract's key order."""
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    first = True
-    for pub in rows:
-        spool.write(("\n" if first else ",\n") + dumps(pub))
-        first = False
     head = summary.as_json()
     out.write("{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in head.items()))
     out.write(', "publications": [')
-    _copy(spool, out)
+    sep = "\n"
+    for pub in rows:
+        out.write(sep + dumps(pub))
+        sep = ",\n"
     out.write('\n], "topics": ' + json.dumps(summary.topics, ensure_ascii=False) + "}\n")
 
 

@@ -1,12 +1,12 @@
 """``spi report``: the evidence of a campaign for KPK and the SPI assessors
 (docs/metrics.md, "Report and metrics").
 
-One pass over the ledger, streamed: ``ledger.iter_rows`` (newest first) is
-merged with ``ledger.iter_latest_metrics`` (the same order, one indexed
-range scan), so a million rows cost ten times a hundred thousand and memory
-stays bounded: what is kept are the totals per state, topic, platform and
-week, never the rows. A sink (``render_report``) receives every publication
-as it streams past and the aggregates at the end.
+The totals come first from one counting query (``ledger.range_counts``);
+then the rows stream: ``ledger.iter_rows`` (newest first) merged with
+``ledger.iter_latest_metrics`` (the same order, one indexed range scan), so
+a million rows cost ten times a hundred thousand and memory stays bounded:
+what is kept are counts per state, topic, platform and week, never the
+rows. A sink (``render_report``) gets the summary and the row stream.
 """
 
 from __future__ import annotations
@@ -94,21 +94,31 @@ def topic_targets(config) -> dict[str, float | None]:
 
 def publications(config, ledger, posts: dict[str, tuple[str | None, str | None]], start: datetime,
                  end: datetime) -> tuple[Summary, Iterator[dict[str, Any]]]:
-    """The summary (filled in while the iterator runs) and every publication
-    in ``[start, end)``, newest first, as the JSON contract's dict."""
+    """The summary and every publication in ``[start, end)``, newest first,
+    as the JSON contract's dict. Totals, ``by_topic`` and ``topics`` are
+    known before the rows stream (``ledger.range_counts``); ``weekly`` and
+    ``reach`` (the HTML charts) are filled in while they stream."""
     tz = config.timezone
     summary = Summary(start, end, tz)
     platform_of = {name: acc.platform for name, acc in config.accounts.items()}
+    totals, by_topic = summary.totals, summary.by_topic
+    for state, post, account, n in ledger.range_counts(start, end):
+        state = _STATE_OF.get(state, state)
+        if state not in totals:
+            continue
+        totals[state] += n
+        if state == "published":
+            by_topic[posts.get(post, (None, None))[1] or NO_TOPIC][platform_of.get(account) or "?"] += n
+    _topics(summary, topic_targets(config))
 
     def rows() -> Iterator[dict[str, Any]]:
         metrics = ledger.iter_latest_metrics(since=start, until=end)
         m = next(metrics, None)
-        totals, by_topic, weekly, reach = summary.totals, summary.by_topic, summary.weekly, summary.reach
+        weekly, reach = summary.weekly, summary.reach
         for row in ledger.iter_rows(since=start, until=end):
             state = _STATE_OF.get(row.state, row.state)
             if state not in totals:
                 continue
-            totals[state] += 1
             occ = row.occurrence
             # the metrics stream is in the same order: skip what has no row, take ours
             while m is not None and (m[0][2] > occ or (m[0][2] == occ and (m[0][0], m[0][1]) < (row.post,
@@ -121,19 +131,16 @@ def publications(config, ledger, posts: dict[str, tuple[str | None, str | None]]
                 why = {k: got[k][1] for k in COMMON_METRICS if k in got and got[k][0] is None and got[k][1]} or None
                 at = m[1].astimezone(tz).isoformat(timespec="seconds")
             title, topic = posts.get(row.post, (None, None))
-            platform = platform_of.get(row.account)
             local = occ.astimezone(tz)
             if state == "published":
                 t = topic or NO_TOPIC
-                by_topic[t][platform or "?"] += 1
                 weekly[local.date() - timedelta(days=local.weekday())][t] += 1
                 if values and values.get("reach"):
                     reach[t] += values["reach"]
             yield {"post": row.post, "title": title, "topic": topic, "account": row.account,
-                   "platform": platform, "at": local.isoformat(timespec="seconds"), "state": state,
-                   "url": row.url, "metrics": values, "metrics_at": at, "metrics_reasons": why,
+                   "platform": platform_of.get(row.account), "at": local.isoformat(timespec="seconds"),
+                   "state": state, "url": row.url, "metrics": values, "metrics_at": at, "metrics_reasons": why,
                    "error": row.error}
-        _topics(summary, topic_targets(config))
 
     return summary, rows()
 

@@ -226,6 +226,12 @@ class Ledger(abc.ABC):
         newest first, then post, account), so a caller merges both streams."""
 
     @abc.abstractmethod
+    def range_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, str, int]]:
+        """(state, post, account, number of rows) with an occurrence in
+        ``[since, until)`` (the report's totals; costs the rows in the range
+        once, in the backend, and returns one line per post and account)."""
+
+    @abc.abstractmethod
     def metrics_due(self, now: datetime, published_since: datetime) -> Iterable[Any]:
         """(row, snapshot labels) of published rows with an occurrence at or
         after ``published_since``: the candidates for a scheduled snapshot."""

@@ -73,6 +73,12 @@ class SqliteMetrics:
         if current is not None:
             yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
 
+    def range_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, str, int]]:
+        """(state, post, account, rows) of the occurrences in ``[since, until)``:
+        one index range scan, for the report's totals before its rows stream."""
+        return self._read("SELECT state, post, account, COUNT(*) FROM publications WHERE occurrence >= ? AND "
+                          "occurrence < ? GROUP BY state, post, account", (ts(since), ts(until)))
+
     def metrics_due(self, now: datetime, published_since: datetime) -> Iterable[Any]:
         """Published rows with an occurrence at or after ``published_since`` and
         the snapshot labels they have (newest first)."""
