@@ -15,8 +15,10 @@ Run: python bench/bench_report.py [--sizes 100000 1000000] [--runs 3]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -108,8 +110,14 @@ def main() -> None:
             base = [sys.executable, "-c", BASELINE, str(root / ".spi" / "state.db")]
             t_rep, t_base = interleaved(report, base, args.runs, cwd=root, env=env())
             results[n] = t_rep
+            rss = {}
+            for name, cmd in (("spi report", report), ("baseline", base)):
+                proc = subprocess.Popen(cmd, cwd=root, env=env(), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+                rss[name] = os.wait4(proc.pid, 0)[2].ru_maxrss / 1024
             print(f"{n:>9,} rows: spi report {t_rep:.2f} s, sqlite3 SELECT + json.dumps {t_base:.2f} s, "
-                  f"ratio {t_rep / t_base:.2f}x (target <= 5x)", flush=True)
+                  f"ratio {t_rep / t_base:.2f}x (target <= 5x); peak RSS {rss['spi report']:.0f} MB "
+                  f"(baseline {rss['baseline']:.0f} MB)", flush=True)
     sizes = sorted(results)
     for a, b in zip(sizes, sizes[1:]):
         print(f"{b:,} rows / {a:,} rows: {results[b] / results[a]:.2f}x (target <= {12 * b // a // 10}x)")
