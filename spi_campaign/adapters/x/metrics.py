@@ -23,7 +23,7 @@ given by X (null with that reason). Extra: ``quotes``, ``bookmarks``.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from spi_campaign.adapters.base import MetricsRef, MetricsResult
@@ -64,8 +64,10 @@ class XMetrics:
             return out
         times = [r.published_at for r in want.values() if r.published_at is not None]
         if times:
+            # X refuses an end_time that is not some seconds in the past
+            end = min(max(times) + OWNED_MARGIN, datetime.now(timezone.utc) - timedelta(seconds=30))
             try:
-                out.update(self._owned(set(want), min(times) - OWNED_MARGIN, max(times) + OWNED_MARGIN))
+                out.update(self._owned(set(want), min(times) - OWNED_MARGIN, end))
             except PermanentError as exc:      # not an account problem: read the posts by id instead
                 log.info("%s: owned read failed, reading posts by id: %s", self.who, exc)
         rest = [i for i in want if i not in out]
