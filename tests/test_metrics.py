@@ -35,7 +35,7 @@ XENV = {f"SPI_DISKOMINFO_X_{k}": f"{k.lower()}-SECRET-123456" for k in
         ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")}
 FBTOKEN = "fbtok-SECRET-1234567890"
 IGTOKEN = "igtok-SECRET-1234567890"
-PUBLISHED = datetime(2026, 12, 9, 1, 0, tzinfo=timezone.utc)
+PUBLISHED = datetime(2026, 10, 9, 1, 0, tzinfo=timezone.utc)
 RETIRED = load("meta/insights-excerpt.json")["retired_metric_error_observed"]
 
 
@@ -86,7 +86,7 @@ def test_x_owned_reads_first_then_by_id_in_batches_of_100():
     assert "/2/users/2244994945/tweets" in owned.request.url
     assert set(q(owned)) <= spec_param_names("/2/users/{id}/tweets")
     assert q(owned)["post.fields"] == ["public_metrics"] and "tweet.fields" not in q(owned)
-    assert q(owned)["start_time"][0] < "2026-12-09T01:00:00Z" < q(owned)["end_time"][0]
+    assert q(owned)["start_time"][0] < "2026-10-09T01:00:00Z" < q(owned)["end_time"][0]
     max_ids = next(p for p in XSPEC["paths"]["/2/tweets"]["get"]["parameters"] if p["name"] == "ids")
     sizes = [len(q(c)["ids"][0].split(",")) for c in batches]
     assert sizes == [100, 30] and max(sizes) <= max_ids["schema"]["maxItems"]

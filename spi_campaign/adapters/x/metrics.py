@@ -65,9 +65,11 @@ class XMetrics:
         times = [r.published_at for r in want.values() if r.published_at is not None]
         if times:
             # X refuses an end_time that is not some seconds in the past
+            start = min(times) - OWNED_MARGIN
             end = min(max(times) + OWNED_MARGIN, datetime.now(timezone.utc) - timedelta(seconds=30))
             try:
-                out.update(self._owned(set(want), min(times) - OWNED_MARGIN, end))
+                if start < end:
+                    out.update(self._owned(set(want), start, end))
             except PermanentError as exc:      # not an account problem: read the posts by id instead
                 log.info("%s: owned read failed, reading posts by id: %s", self.who, exc)
         rest = [i for i in want if i not in out]
