@@ -37,6 +37,7 @@ HOUSEKEEPING_SECONDS = 60
 RESCAN_EVERY = timedelta(minutes=15)
 SUMMARY_EVERY = timedelta(hours=1)
 TOKEN_CHECK_EVERY = timedelta(days=1)
+METRICS_EVERY = timedelta(hours=1)     # the +48 h / +7 d engagement snapshots (metrics.py)
 
 # SIGHUPs that arrived before the daemon was ready (cli installs the handler first thing).
 EARLY_HUP: list[int] = []
@@ -66,6 +67,8 @@ class Daemon:
         self._seq = 0
         self._alerting: threading.Thread | None = None
         self._last_token_check = float("-inf")
+        self._metrics_thread: threading.Thread | None = None
+        self._last_metrics = float("-inf")
 
     # ----- lifecycle ------------------------------------------------------------------
 
@@ -114,6 +117,7 @@ class Daemon:
             return 1
         self._sync_and_dispatch(initial=True)
         self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
+        self._metrics()          # snapshots that fell due while the daemon was down
         rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
                                  f"timezone {cfg.timezone_name}, ledger {ledger.where if cfg.state_url else cfg.rel(cfg.state)}"
                                  + (", watching the post files" if self.watch else "")
@@ -333,6 +337,21 @@ class Daemon:
                 rp.problems_summary(self.console, problems)
         self._sync_and_dispatch()
         self._alerts()
+        self._metrics()
+
+    def _metrics(self) -> None:
+        """Engagement snapshots (+48 h, +7 d; docs/metrics.md) once an hour, in
+        a thread of their own: reading metrics never delays publishing."""
+        if self.dry_run or (self._metrics_thread is not None and self._metrics_thread.is_alive()) or \
+                time.monotonic() - self._last_metrics < METRICS_EVERY.total_seconds():
+            return
+        self._last_metrics = time.monotonic()
+        from spi_campaign.metrics import fetch_quietly
+
+        self._metrics_thread = threading.Thread(
+            target=fetch_quietly, args=(self.engine.config, self.engine.ledger, self.engine.now()),
+            name="spi-metrics", daemon=True)
+        self._metrics_thread.start()
 
     def _alerts(self) -> None:
         """Alerts (docs/alerts.md) from the daemon, every minute, in a thread

@@ -150,6 +150,41 @@ class ReconcileResult:
         return cls("cannot_tell", detail=detail)
 
 
+#: the engagement metrics every platform is asked for (``Adapter.metrics``)
+COMMON_METRICS = ("views", "reach", "likes", "comments", "shares")
+
+
+@dataclass(frozen=True)
+class MetricsRef:
+    """What ``metrics`` gets about one published publication."""
+
+    remote_id: str
+    published_at: datetime | None = None     # UTC
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricsResult:
+    """Engagement of one publication. ``values``: metric -> count, or None
+    when the platform does not give it, with the reason in ``reasons``.
+    Always has the ``COMMON_METRICS``; a platform may add more (``saved``)."""
+
+    values: dict[str, int | None]
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, values: dict[str, int | None], reasons: dict[str, str],
+              default_reason: str = "not given by the platform") -> "MetricsResult":
+        vals = {m: None for m in COMMON_METRICS}
+        vals.update(values)
+        why = {m: reasons.get(m, default_reason) for m, v in vals.items() if v is None}
+        return cls(vals, why)
+
+    @classmethod
+    def unsupported(cls, reason: str) -> "MetricsResult":
+        return cls({m: None for m in COMMON_METRICS}, {m: reason for m in COMMON_METRICS})
+
+
 # reconcile: how far before a lost attempt started a platform's list of recent posts is read
 RECONCILE_MARGIN = timedelta(minutes=5)
 
@@ -270,6 +305,21 @@ class Adapter:
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         return ReconcileResult.cannot_tell("this platform cannot look posts up")
+
+    #: whether ``metrics`` reads anything back (False: every value is null with a reason)
+    supports_metrics: ClassVar[bool] = False
+
+    def metrics(self, refs: list[MetricsRef]) -> dict[str, MetricsResult]:
+        """Engagement of published posts: ``{remote_id: MetricsResult}``.
+
+        Read-only and never part of publishing. A platform that cannot say
+        returns every metric as None with a reason (this default); a metric
+        the platform retired or has no data for is None with the reason, the
+        others still count. A failure of the whole account (credentials, a
+        missing permission: the message names it) raises an ``AdapterError``.
+        """
+        why = f"{self.label or self.platform} does not report engagement"
+        return {r.remote_id: MetricsResult.unsupported(why) for r in refs}
 
     def close(self) -> None:
         """Release network resources (sessions)."""

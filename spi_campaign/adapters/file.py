@@ -29,8 +29,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, PublicationRef,
-                                        PublishResult, ReconcileResult)
+from spi_campaign.adapters.base import (Adapter, Identity, Limits, MetricsRef, MetricsResult, Option,
+                                        PublicationRef, PublishResult, ReconcileResult)
 from spi_campaign.errors import PermanentError, TransientError
 from spi_campaign.models import Content, Rendered
 from spi_campaign.safeio import NotRegularFile, open_regular, realpath
@@ -194,6 +194,11 @@ class FileAdapter(Adapter):
         if problem:
             raise PermanentError(f"{self.who}: {problem}")
         return Identity(id=str(self.path), name=f"file {self.path}")
+
+    def metrics(self, refs: list[MetricsRef]) -> dict[str, MetricsResult]:
+        """A file has no audience: every metric is null, with that reason."""
+        why = "the file platform has no audience (it writes a local file)"
+        return {r.remote_id: MetricsResult.unsupported(why) for r in refs}
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
         """Look for our own line: same post, account and occurrence."""

@@ -230,7 +230,7 @@ def cli(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from spi_campaign.cli import accounts, doctor, init, post, queue, state
+    from spi_campaign.cli import accounts, doctor, init, metrics, post, queue, report, state
     from spi_campaign.cli import calendar as calendar_cmd
     from spi_campaign.cli import plan as plan_cmd
 
@@ -242,6 +242,8 @@ def _register() -> None:
     cli.add_command(queue.queue)
     cli.add_command(calendar_cmd.calendar)
     cli.add_command(plan_cmd.plan)
+    cli.add_command(metrics.metrics)
+    cli.add_command(report.report)
     _add_global_options(cli, root=True)
 
 

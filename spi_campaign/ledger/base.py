@@ -232,3 +232,38 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def queue_free(self, slots: Iterable[QueueSlot]) -> int:
         """Delete these rows (only while they are unchanged); how many."""
+
+    # ----- engagement metrics (spi metrics fetch, docs/metrics.md) ---------------------------
+    # Metrics never block publishing: these touch only the ``metrics`` table.
+
+    @abc.abstractmethod
+    def metrics_record(self, key: Key, fetched_at: datetime, snapshot: str,
+                       values: dict[str, tuple[int | None, str | None]]) -> None:
+        """Store one snapshot of a publication: metric -> (value or None, reason
+        it is None). ``snapshot``: ``48h``, ``7d`` or ``manual``."""
+
+    @abc.abstractmethod
+    def metrics_snapshots(self, key: Key) -> set[str]:
+        """The snapshot labels recorded for one publication (a key lookup)."""
+
+    @abc.abstractmethod
+    def metrics_latest(self, key: Key) -> tuple[datetime, dict[str, tuple[int | None, str | None]]] | None:
+        """(fetched_at, values) of the newest snapshot of one publication."""
+
+    @abc.abstractmethod
+    def iter_latest_metrics(self, *, since: datetime | None = None, until: datetime | None = None,
+                            key: Key | None = None) -> Iterator[tuple[Key, datetime, dict[str, Any]]]:
+        """The newest snapshot of every publication with an occurrence in
+        ``[since, until)``, streamed in ``iter_rows`` order (occurrence
+        newest first, then post, account), so a caller merges both streams."""
+
+    @abc.abstractmethod
+    def range_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, str, int]]:
+        """(state, post, account, number of rows) with an occurrence in
+        ``[since, until)`` (the report's totals; costs the rows in the range
+        once, in the backend, and returns one line per post and account)."""
+
+    @abc.abstractmethod
+    def metrics_due(self, now: datetime, published_since: datetime) -> Iterable[Any]:
+        """(row, snapshot labels) of published rows with an occurrence at or
+        after ``published_since``: the candidates for a scheduled snapshot."""

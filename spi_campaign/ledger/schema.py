@@ -60,6 +60,22 @@ COMMON = [
 V2 = [
     # (v1's (state, account, occurrence) index: publications_state serves its queries)
     "DROP INDEX IF EXISTS publications_due",
+    # engagement snapshots (spi metrics fetch, docs/metrics.md): one row per
+    # metric of a snapshot; value NULL with a reason when the platform does
+    # not give it. The key order matches the report's row order (newest
+    # occurrence first) so the report merges the two streams in one pass.
+    """CREATE TABLE IF NOT EXISTS metrics (
+    occurrence TEXT NOT NULL,
+    post       TEXT NOT NULL,
+    account    TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    metric     TEXT NOT NULL,
+    value      INTEGER,
+    reason     TEXT,
+    snapshot   TEXT NOT NULL DEFAULT 'manual',
+    PRIMARY KEY (occurrence DESC, post, account, fetched_at DESC, metric)
+) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS metrics_snapshot ON metrics (snapshot, occurrence, post, account)",
     # alerts (spi_campaign.notify, docs/alerts.md)
     """CREATE TABLE IF NOT EXISTS notifications (
     destination  TEXT NOT NULL,

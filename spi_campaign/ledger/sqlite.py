@@ -21,6 +21,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from spi_campaign.errors import LedgerError
 from spi_campaign.ledger import schema
 from spi_campaign.ledger.base import Ledger
+from spi_campaign.ledger.sqlite_metrics import SqliteMetrics
 from spi_campaign.ledger.sqlite_notify import SqliteNotifications
 from spi_campaign.ledger.sqlite_queue import SqliteQueue
 from spi_campaign.ledger.model import (COLUMNS, LIVE_STATES, OPEN_STATES, PROBLEM_STATES, TIME_FIELDS, Change,
@@ -40,7 +41,7 @@ def _reason(exc: BaseException) -> str:
     return text
 
 
-class SqliteLedger(SqliteNotifications, SqliteQueue, Ledger):
+class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
     BUSY_TIMEOUT_MS = 30_000
 
     def __init__(self, conn: sqlite3.Connection, path: Path | None, *, readonly: bool = False):

@@ -23,6 +23,7 @@ import logging
 from typing import Any, Callable
 
 from spi_campaign.adapters.meta.base import DEFAULT_GRAPH_VERSION, GraphAdapter
+from spi_campaign.adapters.meta.metrics import FacebookMetrics
 from spi_campaign.adapters._content import read_image
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError, UnknownOutcomeError
@@ -31,7 +32,7 @@ from spi_campaign.models import Media, Rendered
 log = logging.getLogger(__name__)
 
 
-class FacebookAdapter(GraphAdapter):
+class FacebookAdapter(FacebookMetrics, GraphAdapter):
     platform = "facebook"
     label = "Facebook Page"
     style = "blue"

@@ -115,9 +115,12 @@ class GraphClient:
         resp = self.session.last_response
         status = resp.status_code if resp is not None else None
         headers = resp.headers if resp is not None else None
-        return graph_error(result, status=status, headers=headers, who=self.who, what=what,
-                           token_env=self.token_env, live=live, product=self.product,
-                           app_secret_env=self.app_secret_env)
+        exc = graph_error(result, status=status, headers=headers, who=self.who, what=what,
+                          token_env=self.token_env, live=live, product=self.product,
+                          app_secret_env=self.app_secret_env)
+        # the Graph error body, for callers that judge codes themselves (metrics: a retired metric)
+        exc.graph = result.get("error") if isinstance(result, dict) and isinstance(result.get("error"), dict) else None
+        return exc
 
     def close(self) -> None:
         self.session.close()

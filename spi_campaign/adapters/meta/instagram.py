@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from spi_campaign.adapters.meta.base import DEFAULT_GRAPH_VERSION, GraphAdapter
+from spi_campaign.adapters.meta.metrics import InstagramMetrics
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError, QuotaDeferred, TransientError, UnknownOutcomeError
 from spi_campaign.models import Rendered
@@ -43,7 +44,7 @@ class _Expired(Exception):
     """A reused container expired (containers live 24 hours): make new ones."""
 
 
-class InstagramAdapter(GraphAdapter):
+class InstagramAdapter(InstagramMetrics, GraphAdapter):
     platform = "instagram"
     label = "Instagram"
     style = "magenta"

@@ -17,7 +17,8 @@ session sends its calls to the documented host):
   ``API.media_upload`` still calls the v1.1 endpoint X retired in 2025);
 - ``GET /2/users/me`` (``check``, and the username for post URLs),
   ``GET /2/usage/tweets`` (``check``, with the bearer token) and
-  ``GET /2/users/{id}/tweets`` (``reconcile``).
+  ``GET /2/users/{id}/tweets`` (``reconcile``);
+- engagement (``metrics``): see ``metrics.py``.
 
 tweepy, requests and twitter_text are imported inside methods only.
 """
@@ -33,6 +34,7 @@ from spi_campaign.adapters.base import (RECONCILE_MARGIN, Adapter, Identity, Lim
                                         PublishResult, ReconcileResult)
 from spi_campaign.adapters.x.errors import x_http_error, x_problem_detail
 from spi_campaign.adapters.x.media import XMediaUploads
+from spi_campaign.adapters.x.metrics import XMetrics
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, UnknownOutcomeError
 from spi_campaign.models import Rendered
 from spi_campaign.textlen import x_fits, x_weighted_length
@@ -51,7 +53,7 @@ class _Me(NamedTuple):
     name: str
 
 
-class XAdapter(XMediaUploads, Adapter):
+class XAdapter(XMetrics, XMediaUploads, Adapter):
     platform = "x"
     api_base = "https://api.x.com"
     label = "X"
