@@ -224,3 +224,20 @@ def test_queue_slots_are_assigned_once_and_freed(backend, led):
     assert led.queue_free([got["p2"]]) == 1
     assert [s.post for s in led.queue_slots(since=slots[1])] == ["p3"]
     assert led.queue_assign("bali", [("p4", slots[1])], slots, NOW)["p4"].slot == slots[1]
+
+
+def test_metrics_snapshots_latest_first(led):
+    a = Publication("a", "x", NOW, state="published")
+    b = Publication("b", "x", NOW - timedelta(days=1), state="published")
+    led.insert([a, b], NOW)
+    led.metrics_record(a.key, NOW + timedelta(hours=48), "48h", {"likes": (3, None), "reach": (None, "retired")})
+    led.metrics_record(a.key, NOW + timedelta(days=7), "7d", {"likes": (9, None)})
+    led.metrics_record(b.key, NOW, "manual", {"likes": (1, None)})
+    assert led.metrics_snapshots(a.key) == {"48h", "7d"}
+    at, values = led.metrics_latest(a.key)
+    assert at == NOW + timedelta(days=7) and values == {"likes": (9, None)}
+    assert [(k[0], v) for k, _, v in led.iter_latest_metrics()] == [("a", {"likes": (9, None)}),
+                                                                     ("b", {"likes": (1, None)})]
+    assert sorted(led.range_counts(NOW - timedelta(days=2), NOW + timedelta(1))) == [
+        ("published", "a", "x", 1), ("published", "b", "x", 1)]
+    assert [r.post for r, labels in led.metrics_due(NOW, NOW - timedelta(days=3))] == ["a", "b"]

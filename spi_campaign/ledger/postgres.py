@@ -449,6 +449,9 @@ class PostgresLedger(Ledger):
     from spi_campaign.ledger.postgres_notify import (notifications, notify_claim, notify_finish,  # noqa: E402
                                                      notify_record, notify_subjects)
     from spi_campaign.ledger.postgres_queue import queue_assign, queue_free, queue_slots  # noqa: E402
+    from spi_campaign.ledger.postgres_metrics import (iter_latest_metrics, metrics_due,  # noqa: E402
+                                                      metrics_latest, metrics_record, metrics_snapshots,
+                                                      range_counts)
 
 
 def _reason(exc: BaseException) -> str:

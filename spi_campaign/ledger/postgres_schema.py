@@ -4,7 +4,7 @@ several campaigns: every table is keyed by the campaign's ``name``."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _STEPS = {
     1: [
@@ -48,6 +48,14 @@ _STEPS = {
             campaign text NOT NULL, post text NOT NULL, target text NOT NULL, slot text NOT NULL,
             assigned_at text NOT NULL, PRIMARY KEY (campaign, post), UNIQUE (campaign, target, slot))""",
         "CREATE INDEX IF NOT EXISTS spi_queue_slots_slot ON spi_queue_slots (campaign, slot)",
+    ],
+    3: [
+        """CREATE TABLE IF NOT EXISTS spi_metrics (
+            campaign text NOT NULL, occurrence text NOT NULL, post text NOT NULL, account text NOT NULL,
+            fetched_at text NOT NULL, metric text NOT NULL, value bigint, reason text,
+            snapshot text NOT NULL DEFAULT 'manual',
+            PRIMARY KEY (campaign, occurrence, post, account, fetched_at, metric))""",
+        "CREATE INDEX IF NOT EXISTS spi_metrics_snapshot ON spi_metrics (campaign, snapshot, occurrence)",
     ],
 }
 
