@@ -113,14 +113,13 @@ class Engine:
         """Bring the ledger in line with the YAML, take over the claims of
         processes that are gone, and re-check unknown outcomes. ``only``: the
         post ids that changed (a daemon reload); then only their rows are
-        looked at, and claims and unknown outcomes wait for the next full sync."""
+        looked at (claims of dead processes and unknown outcomes always are:
+        they are read through the state index, whatever the history)."""
         if campaign is not None:
             self.set_campaign(campaign)
         assert self.campaign is not None, "set_campaign first"
         self.ledger.check_identity()
         rep = self.planner.sync(self.campaign, only=only)
-        if only is not None:
-            return rep
         self.dispatcher.reap(rep)
         if reconcile and not self.dry_run:
             self.dispatcher.reconcile_unknown(rep)

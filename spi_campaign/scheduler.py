@@ -66,6 +66,8 @@ class Daemon:
         self._loader: threading.Thread | None = None
         self._seq = 0
         self._alerting: threading.Thread | None = None
+        self._touched: set[str] = set()
+        self._touched_lock = threading.Lock()
         self._last_token_check = float("-inf")
         self._metrics_thread: threading.Thread | None = None
         self._last_metrics = float("-inf")
@@ -86,7 +88,7 @@ class Daemon:
         tz = cfg.timezone
         ledger = open_ledger(cfg, dry_run=self.dry_run)
         self.engine = Engine(cfg, ledger, dry_run=self.dry_run, accounts=self.accounts,
-                             on_outcome=lambda o: rp.outcome_line(self.console, o, self.engine.config.timezone),
+                             on_outcome=self._on_outcome,
                              on_dry_run=lambda r: rp.dry_run_post(self.console, r, self.engine.config.timezone))
         self.engine.after_drain = self._after_drain
         self.scheduler = BlockingScheduler(
@@ -263,11 +265,20 @@ class Daemon:
         except Exception:
             log.debug("could not queue a job", exc_info=True)
 
+    def _on_outcome(self, o) -> None:
+        from spi_campaign import render_publish as rp
+
+        with self._touched_lock:
+            self._touched.add(o.post)
+        rp.outcome_line(self.console, o, self.engine.config.timezone)
+
     def _after_drain(self, account: str, claimed: int) -> None:
         # Something was published: the next occurrence of a recurring post,
-        # a retry time... re-sync and re-arm the wake-up.
+        # a retry time... re-sync the posts concerned and re-arm the wake-up.
         if claimed:
-            self._queue(self._sync_and_dispatch)
+            with self._touched_lock:
+                touched, self._touched = frozenset(self._touched), set()
+            self._queue(self._sync_and_dispatch, False, touched)
 
     def _sync_and_dispatch(self, initial: bool = False, only=None) -> None:
         """``only``: the post ids a reload found changed (the sync looks at
@@ -324,7 +335,9 @@ class Daemon:
             return
         if self.watcher is not None:
             self.watcher.check()
-        if time.monotonic() - self._last_rescan > RESCAN_EVERY.total_seconds():
+        full = time.monotonic() - self._last_rescan > RESCAN_EVERY.total_seconds()
+        if full:
+            # the safety net: every file stat'ed again, every post planned again
             self._last_rescan = time.monotonic()
             self._request_reload(config=True)
         if self._last_summary is None or time.monotonic() - self._last_summary > SUMMARY_EVERY.total_seconds():
@@ -335,7 +348,19 @@ class Daemon:
                 problems = []
             if problems:
                 rp.problems_summary(self.console, problems)
-        self._sync_and_dispatch()
+        if full:
+            self._sync_and_dispatch()
+        else:
+            # every minute: only the posts with a pending row that is due (held,
+            # past its catch-up window...); claims of dead processes and unknown
+            # outcomes are checked in any case
+            now = self.engine.now()
+            try:
+                due = frozenset(r.post for r in self.engine.ledger.open_rows(states=("pending",))
+                                if r.due_at <= now)
+            except SpiError:
+                due = frozenset()
+            self._sync_and_dispatch(only=due)
         self._alerts()
         self._metrics()
 
