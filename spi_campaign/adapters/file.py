@@ -135,8 +135,11 @@ class FileAdapter(Adapter):
             record["thread"] = list(post.thread)
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            except FileNotFoundError:       # the first publication: make its folder
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except (OSError, ValueError) as exc:
             raise PermanentError(f"{self.who}: cannot write {self.path}: "
                                  f"{getattr(exc, 'strerror', None) or exc}") from None
@@ -158,7 +161,12 @@ class FileAdapter(Adapter):
         finally:
             os.close(fd)
         remote_id = f"{post.post_id}@{_occ(post.occurrence)}"
-        return PublishResult(remote_id=remote_id, url=realpath(self.path).as_uri())
+        return PublishResult(remote_id=remote_id, url=self._url())
+
+    def _url(self) -> str:
+        if getattr(self, "_url_cache", None) is None:
+            self._url_cache = realpath(self.path).as_uri()
+        return self._url_cache
 
     def _repair_tail(self, fd: int) -> None:
         """End the file on a complete line: a last line without its newline

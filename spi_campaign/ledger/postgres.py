@@ -330,7 +330,7 @@ class PostgresLedger(Ledger):
                     applied.append(ch)
         return applied
 
-    def _apply(self, c, ch: Change, n: str) -> bool:
+    def _apply(self, c, ch: Change, n: str, event: bool = True) -> bool:
         sets = ", ".join(f"{k} = %s" for k in ch.values) + ", updated_at = %s"
         args = [_to_db(k, v) for k, v in ch.values.items()] + [n]
         where = "campaign = %s AND post = %s AND account = %s AND occurrence = %s AND state = ANY(%s)"
@@ -340,7 +340,7 @@ class PostgresLedger(Ledger):
             wargs.append(ch.expect_token)
         c.execute(f"UPDATE spi_publications SET {sets} WHERE {where}", args + wargs)
         done = c.rowcount > 0
-        if done and ("state" in ch.values or ch.detail):
+        if done and event and ("state" in ch.values or ch.detail):
             self._event(c, ch.key, ch.values.get("state", "(same)"), ch.detail, n)
         return done
 
@@ -417,7 +417,7 @@ class PostgresLedger(Ledger):
                         self._apply(c, Change(d.key, ("pending",), {"next_attempt": cap.end}, detail=detail), n)
                     return Claim(None, [replace(d, next_attempt=cap.end) for d in rows])
             values = self._claim_values(pub, owner, now, lease_until)
-            self._apply(c, Change(pub.key, ("pending",), values, detail=f"claimed by {owner.host} pid {owner.pid}"), n)
+            self._apply(c, Change(pub.key, ("pending",), values), n, event=False)   # as in sqlite.py
             return Claim(replace(pub, **values))
 
     def claim(self, key: Key, owner: Owner, now: datetime, *, lease_until: datetime,
