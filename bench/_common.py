@@ -174,7 +174,22 @@ def build_history(root: Path, *, rows: int, days: int = 730, future: int = 200, 
     facts = {"recurring_posts": n_rec, "future_posts": future, "accounts": per_day, "history_rows": 0}
     if rows and not empty:
         facts["history_rows"] = fill_history(root, recurring, names, start_day, rows)
+    _set_up_since(root, start_day)
     return facts
+
+
+def _set_up_since(root: Path, day) -> None:
+    """The campaign was set up (``spi init`` creates the ledger) when its
+    history began: a new ledger never publishes what fell due before it."""
+    sys.path.insert(0, str(HERE.parent))
+    from spi_campaign.config import load_config
+    from spi_campaign.ledger import SqliteLedger
+
+    led = SqliteLedger.open(load_config(root / "config.yaml").state)
+    try:
+        led.set_meta("created_at", f"{day.isoformat()}T00:00:00.000000Z")
+    finally:
+        led.close()
 
 
 def fill_history(root: Path, recurring, names, start_day, rows: int) -> int:
