@@ -293,6 +293,23 @@ def _construct_document(loader: _Loader, node):
 _Loader.construct_document = _construct_document  # type: ignore[method-assign]
 
 
+class _PlainLoader(_Loader):
+    """For a text with neither ``&`` nor ``*``: it can hold no anchor or
+    alias, so nothing expands beyond the nodes already counted while
+    composing (and the file size bounds its characters): the expansion
+    check would only cost a second walk of every document."""
+
+
+def _construct_plain(loader: _Loader, node):
+    try:
+        return _fast(loader, node, {})
+    except _Fallback:
+        return _Base.construct_document(loader, node)
+
+
+_PlainLoader.construct_document = _construct_plain  # type: ignore[method-assign]
+
+
 def decode(data: bytes) -> str:
     """UTF-8 (a BOM is allowed). Raises YamlProblem naming the line of a bad byte."""
     try:
@@ -306,7 +323,7 @@ def load_text(text: str) -> list[Any]:
     """Every document of a YAML stream. Raises YamlProblem."""
     import yaml.reader  # noqa: F401  (ReaderError)
     try:
-        return list(yaml.load_all(text, Loader=_Loader))
+        return list(yaml.load_all(text, Loader=_Loader if ("&" in text or "*" in text) else _PlainLoader))
     except YamlProblem:
         raise
     except _TooManyNodes:
