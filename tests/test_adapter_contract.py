@@ -1,4 +1,4 @@
-"""One contract, every adapter: the built-ins (file, x, facebook, instagram)
+"""One contract, every adapter: the built-ins (file, x, facebook, instagram, telegram)
 and the example plugin in examples/spi-example-adapter.
 
 Each case says how to build an account, which credentials it needs, and how
@@ -93,6 +93,19 @@ def _ig_check(rs):
     rs.add(responses.GET, IG + "/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
+TG = f"https://api.telegram.org/bot{SECRET}"
+
+
+def _tg_wire(rs):
+    rs.add(responses.POST, TG + "/sendMessage", json=load("telegram/send_message.json"))
+
+
+def _tg_check(rs):
+    rs.add(responses.POST, TG + "/getMe", json=load("telegram/get_me.json"))
+    rs.add(responses.POST, TG + "/getChat", json=load("telegram/get_chat.json"))
+    rs.add(responses.POST, TG + "/getChatMember", json=load("telegram/get_chat_member_admin.json"))
+
+
 def _hook_wire(rs):
     rs.add(responses.POST, "https://hooks.example.org/spi", json={"id": "42", "url": "https://hooks.example.org/p/42"})
 
@@ -114,6 +127,8 @@ CASES = [
          content=Content(text="Tolak gratifikasi.", hashtags=("TolakGratifikasi",),
                          media=(Media(path=None, url="https://cdn.example.org/poster.jpg", alt="Poster"),)),
          wire=_ig_wire, failing_url=("GET", IG + "/content_publishing_limit"), check_wire=_ig_check),
+    Case("telegram", lambda: registry.get("telegram"), lambda tmp: {"chat_id": "@diskominfocontoh", "timeout": 30.0},
+         wire=_tg_wire, failing_url=("POST", TG + "/sendMessage"), check_wire=_tg_check),
     Case("webhook", example_class, lambda tmp: {"url": "https://hooks.example.org/spi", "timeout": 10.0},
          wire=_hook_wire, failing_url=("POST", "https://hooks.example.org/spi"), check_wire=_hook_check,
          extra={"body_optional": True}),     # a webhook may answer 200 with any body
@@ -389,12 +404,13 @@ def test_help_and_validate_import_no_network_library(tmp_path):
           kominfo-fb: {platform: facebook, page_id: "1234567890"}
           kominfo-ig: {platform: instagram, ig_user_id: "17841405822304914"}
           arsip: {platform: file, path: arsip.jsonl}
+          kanal-tg: {platform: telegram, chat_id: "@diskominfocontoh"}
         """), encoding="utf-8")
     (tmp_path / "posts" / "p.yaml").write_text(textwrap.dedent("""\
         id: p
         status: approved
         publish_at: 2027-01-04 09:00
-        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip]
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip, kanal-tg]
         text: Tolak gratifikasi https://www.kpk.go.id
         media:
           - url: https://cdn.example.org/poster.jpg
