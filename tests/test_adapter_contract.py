@@ -347,23 +347,23 @@ def _dist(tmp_path: Path, name: str, entry: str, module_name: str | None = None,
 
 
 def test_plugin_that_fails_to_import_is_a_warning_not_a_crash(tmp_path, monkeypatch, fresh_registry):
-    _dist(tmp_path, "spi-broken-plugin", "mastodon = spi_broken_plugin:MastodonAdapter",
-          "spi_broken_plugin", "raise ImportError('No module named mastodon_sdk')\n")
+    _dist(tmp_path, "spi-broken-plugin", "myspace = spi_broken_plugin:MyspaceAdapter",
+          "spi_broken_plugin", "raise ImportError('No module named myspace_sdk')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert "mastodon" in registry.available()
-    assert registry.get("mastodon") is None
+    assert "myspace" in registry.available()
+    assert registry.get("myspace") is None
     warnings = registry.plugin_warnings()
-    assert any("mastodon" in w and "failed to import" in w and "mastodon_sdk" in w for w in warnings)
-    assert registry.get("x") is not None and "mastodon" not in registry.available()
+    assert any("myspace" in w and "failed to import" in w and "myspace_sdk" in w for w in warnings)
+    assert registry.get("x") is not None and "myspace" not in registry.available()
 
     # the config loader reports the account as a validation error listing what exists
     from spi_campaign.config import read_config
 
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("accounts:\n  toot:\n    platform: mastodon\n", encoding="utf-8")
+    cfg.write_text("accounts:\n  toot:\n    platform: myspace\n", encoding="utf-8")
     _, problems = read_config(cfg)
     msgs = [p.message for p in problems if p.severity == "error"]
-    hits = [m for m in msgs if "unknown platform 'mastodon'" in m and "available platforms:" in m]
+    hits = [m for m in msgs if "unknown platform 'myspace'" in m and "available platforms:" in m]
     assert hits, msgs
     listed = hits[0].split("available platforms:")[1]
     assert all(name in listed for name in ("facebook", "file", "instagram", "x"))
