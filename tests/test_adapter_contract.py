@@ -1,4 +1,4 @@
-"""One contract, every adapter: the built-ins (file, x, facebook, instagram, telegram)
+"""One contract, every adapter: the built-ins (file, x, facebook, instagram, telegram, mastodon)
 and the example plugin in examples/spi-example-adapter.
 
 Each case says how to build an account, which credentials it needs, and how
@@ -106,6 +106,19 @@ def _tg_check(rs):
     rs.add(responses.POST, TG + "/getChatMember", json=load("telegram/get_chat_member_admin.json"))
 
 
+MSTDN = "https://mastodon.example"
+
+
+def _mstdn_wire(rs):
+    rs.add(responses.GET, MSTDN + "/api/v2/instance", json=load("mastodon/instance_v2.json"))
+    rs.add(responses.POST, MSTDN + "/api/v1/statuses", json=load("mastodon/status.json"))
+
+
+def _mstdn_check(rs):
+    rs.add(responses.GET, MSTDN + "/api/v1/accounts/verify_credentials", json=load("mastodon/verify_credentials.json"))
+    rs.add(responses.GET, MSTDN + "/api/v2/instance", json=load("mastodon/instance_v2.json"))
+
+
 def _hook_wire(rs):
     rs.add(responses.POST, "https://hooks.example.org/spi", json={"id": "42", "url": "https://hooks.example.org/p/42"})
 
@@ -129,6 +142,9 @@ CASES = [
          wire=_ig_wire, failing_url=("GET", IG + "/content_publishing_limit"), check_wire=_ig_check),
     Case("telegram", lambda: registry.get("telegram"), lambda tmp: {"chat_id": "@diskominfocontoh", "timeout": 30.0},
          wire=_tg_wire, failing_url=("POST", TG + "/sendMessage"), check_wire=_tg_check),
+    Case("mastodon", lambda: registry.get("mastodon"), lambda tmp: {"instance": MSTDN, "visibility": "public",
+                                                                     "timeout": 30.0},
+         wire=_mstdn_wire, failing_url=("POST", MSTDN + "/api/v1/statuses"), check_wire=_mstdn_check),
     Case("webhook", example_class, lambda tmp: {"url": "https://hooks.example.org/spi", "timeout": 10.0},
          wire=_hook_wire, failing_url=("POST", "https://hooks.example.org/spi"), check_wire=_hook_check,
          extra={"body_optional": True}),     # a webhook may answer 200 with any body
@@ -405,12 +421,13 @@ def test_help_and_validate_import_no_network_library(tmp_path):
           kominfo-ig: {platform: instagram, ig_user_id: "17841405822304914"}
           arsip: {platform: file, path: arsip.jsonl}
           kanal-tg: {platform: telegram, chat_id: "@diskominfocontoh"}
+          kominfo-mstdn: {platform: mastodon, instance: "https://mastodon.example"}
         """), encoding="utf-8")
     (tmp_path / "posts" / "p.yaml").write_text(textwrap.dedent("""\
         id: p
         status: approved
         publish_at: 2027-01-04 09:00
-        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip, kanal-tg]
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip, kanal-tg, kominfo-mstdn]
         text: Tolak gratifikasi https://www.kpk.go.id
         media:
           - url: https://cdn.example.org/poster.jpg
@@ -424,7 +441,8 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         r2 = CliRunner().invoke(cli, ["--config", {str(tmp_path / 'config.yaml')!r}, "post", "validate"])
         assert r1.exit_code == 0, r1.output
         assert r2.exit_code in (0, 1), r2.output
-        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib")
+        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib",
+                                          "mastodon")
                      if m in sys.modules))
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
