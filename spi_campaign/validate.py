@@ -150,13 +150,15 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
     name = account.name
     label = cls.label or cls.platform
 
-    if limits.text is not None:
-        for i, part in enumerate(rendered.parts):
-            if not cls.fits(part):
-                where = f"thread part {i + 1}" if rendered.thread else "text"
-                add(_text_line(post, account, "thread" if rendered.thread else "text"), name, "error",
-                    f"{where} is {cls.measure(part)} characters on {label}, over its limit of {limits.text}"
-                    + (" (add a shorter variant for this platform)" if not rendered.thread else ""))
+    for i, (part, limit) in enumerate(zip(rendered.parts, cls.part_limits(rendered, account))):
+        if limit is None or (cls.fits(part) if limit == limits.text else cls.measure(part) <= limit):
+            continue
+        where = f"thread part {i + 1}" if rendered.thread else "text"
+        if i == 0 and rendered.media and limit != limits.text:
+            where += " (a caption, with images)"
+        add(_text_line(post, account, "thread" if rendered.thread else "text"), name, "error",
+            f"{where} is {cls.measure(part)} characters on {label}, over its limit of {limit}"
+            + (" (add a shorter variant for this platform)" if not rendered.thread else ""))
     if limits.max_hashtags is not None:
         n = len(_HASHTAG.findall(rendered.text))
         if n > limits.max_hashtags:

@@ -196,8 +196,9 @@ def preview_items(campaign: Campaign, ids: Iterable[str] = (), *, account: str |
                 items.append(base)
                 continue
             lengths = [cls.measure(p) for p in rendered.parts]
-            limit = cls.limits.text
-            fits = limit is None or all(n <= limit for n in lengths)
+            part_limits = cls.part_limits(rendered, acc)
+            limit = part_limits[0]
+            fits = all(lim is None or n <= lim for n, lim in zip(lengths, part_limits))
             items.append({
                 **base,
                 "platform": acc.platform,

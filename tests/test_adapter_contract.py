@@ -1,4 +1,4 @@
-"""One contract, every adapter: the built-ins (file, x, facebook, instagram)
+"""One contract, every adapter: the built-ins (file, x, facebook, instagram, telegram, mastodon)
 and the example plugin in examples/spi-example-adapter.
 
 Each case says how to build an account, which credentials it needs, and how
@@ -93,6 +93,32 @@ def _ig_check(rs):
     rs.add(responses.GET, IG + "/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
+TG = f"https://api.telegram.org/bot{SECRET}"
+
+
+def _tg_wire(rs):
+    rs.add(responses.POST, TG + "/sendMessage", json=load("telegram/send_message.json"))
+
+
+def _tg_check(rs):
+    rs.add(responses.POST, TG + "/getMe", json=load("telegram/get_me.json"))
+    rs.add(responses.POST, TG + "/getChat", json=load("telegram/get_chat.json"))
+    rs.add(responses.POST, TG + "/getChatMember", json=load("telegram/get_chat_member_admin.json"))
+
+
+MSTDN = "https://mastodon.example"
+
+
+def _mstdn_wire(rs):
+    rs.add(responses.GET, MSTDN + "/api/v2/instance", json=load("mastodon/instance_v2.json"))
+    rs.add(responses.POST, MSTDN + "/api/v1/statuses", json=load("mastodon/status.json"))
+
+
+def _mstdn_check(rs):
+    rs.add(responses.GET, MSTDN + "/api/v1/accounts/verify_credentials", json=load("mastodon/verify_credentials.json"))
+    rs.add(responses.GET, MSTDN + "/api/v2/instance", json=load("mastodon/instance_v2.json"))
+
+
 def _hook_wire(rs):
     rs.add(responses.POST, "https://hooks.example.org/spi", json={"id": "42", "url": "https://hooks.example.org/p/42"})
 
@@ -114,6 +140,11 @@ CASES = [
          content=Content(text="Tolak gratifikasi.", hashtags=("TolakGratifikasi",),
                          media=(Media(path=None, url="https://cdn.example.org/poster.jpg", alt="Poster"),)),
          wire=_ig_wire, failing_url=("GET", IG + "/content_publishing_limit"), check_wire=_ig_check),
+    Case("telegram", lambda: registry.get("telegram"), lambda tmp: {"chat_id": "@diskominfocontoh", "timeout": 30.0},
+         wire=_tg_wire, failing_url=("POST", TG + "/sendMessage"), check_wire=_tg_check),
+    Case("mastodon", lambda: registry.get("mastodon"), lambda tmp: {"instance": MSTDN, "visibility": "public",
+                                                                     "timeout": 30.0},
+         wire=_mstdn_wire, failing_url=("POST", MSTDN + "/api/v1/statuses"), check_wire=_mstdn_check),
     Case("webhook", example_class, lambda tmp: {"url": "https://hooks.example.org/spi", "timeout": 10.0},
          wire=_hook_wire, failing_url=("POST", "https://hooks.example.org/spi"), check_wire=_hook_check,
          extra={"body_optional": True}),     # a webhook may answer 200 with any body
@@ -332,23 +363,23 @@ def _dist(tmp_path: Path, name: str, entry: str, module_name: str | None = None,
 
 
 def test_plugin_that_fails_to_import_is_a_warning_not_a_crash(tmp_path, monkeypatch, fresh_registry):
-    _dist(tmp_path, "spi-broken-plugin", "mastodon = spi_broken_plugin:MastodonAdapter",
-          "spi_broken_plugin", "raise ImportError('No module named mastodon_sdk')\n")
+    _dist(tmp_path, "spi-broken-plugin", "myspace = spi_broken_plugin:MyspaceAdapter",
+          "spi_broken_plugin", "raise ImportError('No module named myspace_sdk')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert "mastodon" in registry.available()
-    assert registry.get("mastodon") is None
+    assert "myspace" in registry.available()
+    assert registry.get("myspace") is None
     warnings = registry.plugin_warnings()
-    assert any("mastodon" in w and "failed to import" in w and "mastodon_sdk" in w for w in warnings)
-    assert registry.get("x") is not None and "mastodon" not in registry.available()
+    assert any("myspace" in w and "failed to import" in w and "myspace_sdk" in w for w in warnings)
+    assert registry.get("x") is not None and "myspace" not in registry.available()
 
     # the config loader reports the account as a validation error listing what exists
     from spi_campaign.config import read_config
 
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("accounts:\n  toot:\n    platform: mastodon\n", encoding="utf-8")
+    cfg.write_text("accounts:\n  toot:\n    platform: myspace\n", encoding="utf-8")
     _, problems = read_config(cfg)
     msgs = [p.message for p in problems if p.severity == "error"]
-    hits = [m for m in msgs if "unknown platform 'mastodon'" in m and "available platforms:" in m]
+    hits = [m for m in msgs if "unknown platform 'myspace'" in m and "available platforms:" in m]
     assert hits, msgs
     listed = hits[0].split("available platforms:")[1]
     assert all(name in listed for name in ("facebook", "file", "instagram", "x"))
@@ -389,12 +420,14 @@ def test_help_and_validate_import_no_network_library(tmp_path):
           kominfo-fb: {platform: facebook, page_id: "1234567890"}
           kominfo-ig: {platform: instagram, ig_user_id: "17841405822304914"}
           arsip: {platform: file, path: arsip.jsonl}
+          kanal-tg: {platform: telegram, chat_id: "@diskominfocontoh"}
+          kominfo-mstdn: {platform: mastodon, instance: "https://mastodon.example"}
         """), encoding="utf-8")
     (tmp_path / "posts" / "p.yaml").write_text(textwrap.dedent("""\
         id: p
         status: approved
         publish_at: 2027-01-04 09:00
-        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip]
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip, kanal-tg, kominfo-mstdn]
         text: Tolak gratifikasi https://www.kpk.go.id
         media:
           - url: https://cdn.example.org/poster.jpg
@@ -408,7 +441,8 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         r2 = CliRunner().invoke(cli, ["--config", {str(tmp_path / 'config.yaml')!r}, "post", "validate"])
         assert r1.exit_code == 0, r1.output
         assert r2.exit_code in (0, 1), r2.output
-        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib")
+        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib",
+                                          "mastodon")
                      if m in sys.modules))
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)

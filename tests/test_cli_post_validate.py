@@ -94,7 +94,7 @@ def test_text_output_names_file_line_post_account(camp, run_cli):
     (GOOD.replace("id: tolak-gratifikasi", "id: tolak gratifikasi!"), 1, "id 'tolak gratifikasi!' must be"),
     ("id: a\nstatus: draft\ntext: 12\n", 3, "text must be text"),
     (GOOD + "title: again\n", 12, "key 'title' appears twice"),
-    (GOOD + "variants:\n  mastodon:\n    text: hai\n", 13, "variant 'mastodon' is neither a platform nor an account"),
+    (GOOD + "variants:\n  myspace:\n    text: hai\n", 13, "variant 'myspace' is neither a platform nor an account"),
     (GOOD + "variants:\n  arsip:\n    txt: hai\n", 14, "unknown key 'variants.arsip.txt'"),
     ("id: a\nstatus: approved\naccounts: [arsip]\ntext: hai\n", 1, "an approved post needs publish_at"),
     (GOOD + "media:\n  - alt: tanpa berkas\n", 13, "needs 'path' (a file) or 'url'"),
@@ -124,7 +124,7 @@ def test_unknown_timezone_in_config(camp, run_cli):
 def test_config_errors(camp, run_cli):
     camp.write_config(
         "timezone: Asia/Makassar\npost_dir: posts\naccounts:\n"
-        "  x1: {platform: mastodon}\n"
+        "  x1: {platform: myspace}\n"
         "  fb: {platform: file, path: o.jsonl, page_token: abc}\n"
         "  arsip: {platform: file, path: o.jsonl}\n")
     camp.post("a.yaml", GOOD)
@@ -132,7 +132,7 @@ def test_config_errors(camp, run_cli):
     _, probs = problems(result)
     msgs = [(p["line"], p["message"]) for p in only(probs)]
     assert (2, "unknown key 'post_dir' (did you mean 'posts_dir'?)") in msgs
-    assert any(line == 4 and "unknown platform 'mastodon'; available platforms: facebook, file, instagram, x" in m
+    assert any(line == 4 and "unknown platform 'myspace'; available platforms: facebook, file, instagram, mastodon, telegram, x" in m
                for line, m in msgs), msgs
     assert any(line == 5 and "set the environment variable SPI_FB_PAGE_TOKEN instead" in m for line, m in msgs)
     assert "abc" not in result.output

@@ -239,6 +239,15 @@ class Adapter:
         return cls.limits.text is None or cls.measure(text) <= cls.limits.text
 
     @classmethod
+    def part_limits(cls, rendered: Rendered, account: Account | None = None) -> tuple[int | None, ...]:
+        """The text limit of each of ``rendered.parts``, in ``measure``'s unit
+        (None: no limit). Default: ``limits.text`` for every part. Adapters
+        whose limit depends on the post (Telegram: a caption when there are
+        images) or on the account (Mastodon: the instance's limit) override it.
+        ``validate`` and ``preview`` judge every part by it."""
+        return tuple(cls.limits.text for _ in rendered.parts)
+
+    @classmethod
     def compose(cls, post_id: str, account: str, content: Content) -> Rendered:
         """Join text, link and hashtags into the final text.
 

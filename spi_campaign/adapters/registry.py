@@ -5,7 +5,7 @@ adapter's module (and that module imports its SDK lazily). Third-party
 adapters register an entry point in the group ``spi_campaign.adapters``::
 
     [project.entry-points."spi_campaign.adapters"]
-    mastodon = "spi_mastodon:MastodonAdapter"
+    webhook = "spi_webhook:WebhookAdapter"
 
 Entry points are read once, on first need. A plugin that fails to import
 becomes a warning (``plugin_warnings()``), never a crash.
@@ -26,6 +26,8 @@ BUILTINS: dict[str, str] = {
     "x": "spi_campaign.adapters.x:XAdapter",
     "facebook": "spi_campaign.adapters.meta.facebook:FacebookAdapter",
     "instagram": "spi_campaign.adapters.meta.instagram:InstagramAdapter",
+    "mastodon": "spi_campaign.adapters.mastodon:MastodonAdapter",
+    "telegram": "spi_campaign.adapters.telegram:TelegramAdapter",
 }
 
 _loaded: dict[str, type["Adapter"]] = {}
