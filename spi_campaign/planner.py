@@ -199,8 +199,12 @@ class Planner:
                         desired[(post.id, name, occ)] = (post, account)
         self.latest_due = latest_due
 
-        found = self.ledger.get_many(desired)
         open_rows = {r.key: r for r in self.ledger.open_rows(posts=only)}
+        if only is not None and any(r.post not in posts for r in open_rows.values()):
+            # A post gone from the files: deleted, or renamed to an id this
+            # partial sync does not look at. Only a full sync can tell.
+            return self.sync(campaign)
+        found = self.ledger.get_many(desired)
         changes: list[Change] = []
         new_rows: list[Publication] = []
         for key, (post, account) in desired.items():
