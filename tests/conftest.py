@@ -119,3 +119,26 @@ def pg_url(tmp_path_factory):
     yield url
     stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    """Start ``spi post schedule`` in ``tmp_path`` (extra arguments as given);
+    returns once its start-up line is out; killed at the end of the test."""
+    from _support import load_plugin
+
+    kit = load_plugin("spi_testkit")
+    procs = []
+
+    def start(*args):
+        p = kit.spawn(tmp_path, "post", "schedule", *args)
+        procs.append(p)
+        assert kit.wait_for(lambda: "spi schedule:" in kit.schedule_log(tmp_path), timeout=20), \
+            kit.schedule_log(tmp_path)
+        return p
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()

@@ -6,43 +6,21 @@ burst. Each test names why it failed on the engine before the rewrite
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import threading
 import time
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 
 from _support import load_plugin
 
 kit = load_plugin("spi_testkit")
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    procs = []
-
-    def start(*args):
-        p = kit.spawn(tmp_path, "post", "schedule", *args)
-        procs.append(p)
-        assert kit.wait_for(lambda: "spi schedule:" in _log(tmp_path), timeout=20), _log(tmp_path)
-        return p
-
-    yield start
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-def _log(root: Path) -> str:
-    p = root / "schedule.log"
-    return p.read_text(errors="replace") if p.exists() else ""
+_log = kit.schedule_log
 
 
 # ----- 17. SIGHUP while starting -----------------------------------------------------------

@@ -5,36 +5,14 @@ from __future__ import annotations
 import os
 import signal
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import pytest
 
 from _support import load_plugin
 
 kit = load_plugin("spi_testkit")
 
 
-@pytest.fixture
-def daemon(tmp_path):
-    procs = []
-
-    def start(*args):
-        p = kit.spawn(tmp_path, "post", "schedule", *args)
-        procs.append(p)
-        # ready once the start-up line is out
-        assert kit.wait_for(lambda: "spi schedule:" in _log(tmp_path), timeout=20), _log(tmp_path)
-        return p
-
-    yield start
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-def _log(root: Path) -> str:
-    p = root / "schedule.log"
-    return p.read_text(errors="replace") if p.exists() else ""
+_log = kit.schedule_log
 
 
 def _lateness(rec) -> float:

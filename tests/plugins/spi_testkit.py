@@ -123,6 +123,12 @@ def spawn(root: Path, *args: str, log: str = "schedule.log") -> subprocess.Popen
                             stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def schedule_log(root: Path) -> str:
+    """What ``spawn`` wrote to ``schedule.log`` so far."""
+    p = root / "schedule.log"
+    return p.read_text(errors="replace") if p.exists() else ""
+
+
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int:
     if proc.poll() is None:
         proc.send_signal(sig)
