@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from spi_campaign.ledger.model import Key, parse_ts, ts
+from spi_campaign.ledger.model import Key, ts
+from spi_campaign.ledger.sqlite_metrics import group_latest
 
 
 def metrics_record(self, key: Key, fetched_at: datetime, snapshot: str,
@@ -48,17 +49,7 @@ def iter_latest_metrics(self, *, since: datetime | None = None, until: datetime 
             args.append(ts(until))
     rows = self._read("SELECT occurrence, post, account, fetched_at, metric, value, reason FROM spi_metrics WHERE "
                       + " AND ".join(where) + " ORDER BY occurrence DESC, post, account, fetched_at DESC, metric", args)
-    current, fetched, values = None, None, {}
-    for occ, post, account, f_at, metric, value, reason in rows:
-        k = (occ, post, account)
-        if k != current:
-            if current is not None:
-                yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
-            current, fetched, values = k, f_at, {}
-        if f_at == fetched:
-            values[metric] = (value, reason)
-    if current is not None:
-        yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
+    yield from group_latest(rows)
 
 
 def range_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, str, int]]:

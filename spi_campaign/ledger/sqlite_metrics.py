@@ -54,24 +54,15 @@ class SqliteMetrics:
                 from spi_campaign.errors import LedgerError
 
                 raise LedgerError(f"cannot read the ledger {self.where}: {exc}") from None
-        current: tuple | None = None
-        fetched: str | None = None
-        values: dict[str, Any] = {}
-        while True:
-            with self._lock:
-                chunk = cur.fetchmany(2000)
-            if not chunk:
-                break
-            for occ, post, account, f_at, metric, value, reason in chunk:
-                k = (occ, post, account)
-                if k != current:
-                    if current is not None:
-                        yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
-                    current, fetched, values = k, f_at, {}
-                if f_at == fetched:
-                    values[metric] = (value, reason)
-        if current is not None:
-            yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
+        def rows():
+            while True:
+                with self._lock:
+                    chunk = cur.fetchmany(2000)
+                if not chunk:
+                    return
+                yield from chunk
+
+        yield from group_latest(rows())
 
     def range_counts(self, since: datetime, until: datetime) -> list[tuple[str, str, str, int]]:
         """(state, post, account, rows) of the occurrences in ``[since, until)``:
@@ -86,3 +77,23 @@ class SqliteMetrics:
                           " ORDER BY occurrence DESC, post, account")
         for r in rows:
             yield r, self.metrics_snapshots(r.key)
+
+
+def group_latest(rows) -> Iterator[tuple[Key, datetime, dict[str, Any]]]:
+    """(key, fetched_at, {metric: (value, reason)}) of the newest snapshot of
+    each publication, from rows ``(occurrence, post, account, fetched_at,
+    metric, value, reason)`` ordered by key, newest snapshot first (both
+    backends' ``iter_latest_metrics``)."""
+    current: tuple | None = None
+    fetched: str | None = None
+    values: dict[str, Any] = {}
+    for occ, post, account, f_at, metric, value, reason in rows:
+        k = (occ, post, account)
+        if k != current:
+            if current is not None:
+                yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
+            current, fetched, values = k, f_at, {}
+        if f_at == fetched:
+            values[metric] = (value, reason)
+    if current is not None:
+        yield (current[1], current[2], parse_ts(current[0])), parse_ts(fetched), values
