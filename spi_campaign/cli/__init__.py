@@ -39,7 +39,9 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from spi_campaign import __version__  # noqa: E402
+from spi_campaign import __version__, i18n  # noqa: E402
+
+i18n.install_click()
 from spi_campaign.errors import SpiError  # noqa: E402
 
 FORMAT_KEY = "spi.format"     # ctx.meta (shared by the whole context chain): --format given to a group
@@ -243,6 +245,7 @@ def _register() -> None:
     cli.add_command(calendar_cmd.calendar)
     cli.add_command(plan_cmd.plan)
     _add_global_options(cli, root=True)
+    i18n.translate_command_tree(cli)
 
 
 def main() -> None:
