@@ -18,11 +18,23 @@ from spi_campaign.engine import Outcome, RunReport, SyncReport
 from spi_campaign.ledger import Publication
 from spi_campaign.models import Rendered
 from spi_campaign.timeutil import human, iso
+from spi_campaign.i18n import N_, _, ngettext
 
 RESULT_STYLES = {"published": "green", "failed": "bold red", "unknown": "bold magenta", "retry": "yellow",
                  "deferred": "yellow", "released": "yellow", "refused": "yellow", "dry-run": "cyan"}
 STATE_STYLES = {"pending": "white", "publishing": "cyan", "published": "green", "failed": "bold red",
                 "unknown": "bold magenta", "missed": "red", "skipped": "grey50"}
+# How states and run results read in text output (JSON keeps the English data values).
+STATE_LABELS = {"pending": N_("pending"), "publishing": N_("publishing"), "published": N_("published"),
+                "failed": N_("failed"), "unknown": N_("unknown"), "missed": N_("missed"), "skipped": N_("skipped"),
+                "held": N_("held"), "cancelled": N_("cancelled")}
+RUN_LABELS = {"retry": N_("{n} retry scheduled"), "deferred": N_("{n} deferred"), "failed": N_("{n} failed"),
+              "unknown": N_("{n} unknown"), "held": N_("{n} held"), "lost": N_("{n} lost"),
+              "unrecorded": N_("{n} unrecorded")}
+
+
+def state_label(state: str) -> str:
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
 
 _print_lock = threading.Lock()
 
@@ -149,34 +161,34 @@ def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:
     """The last lines of publish-due."""
     counts = {k: rep.count(k) for k in ("published", "retry", "deferred", "failed", "unknown", "held", "lost",
                                         "unrecorded")}
-    t = Text("dry run: " if rep.dry_run else "")
-    t.append(f"{counts['published']} {'would be published' if rep.dry_run else 'published'}",
+    t = Text(_("dry run: ") if rep.dry_run else "")
+    t.append((_("{n} would be published") if rep.dry_run else _("{n} published")).format(n=counts["published"]),
              style="green" if counts["published"] else "")
     for k, style in (("retry", "yellow"), ("deferred", "yellow"), ("failed", "bold red"), ("unknown", "bold magenta"),
                      ("held", "bold red"), ("lost", "bold red"), ("unrecorded", "bold red")):
         if counts[k]:
             t.append(", ")
-            t.append(f"{counts[k]} {'retry scheduled' if k == 'retry' else k}", style=style)
+            t.append(_(RUN_LABELS[k]).format(n=counts[k]), style=style)
     s = rep.sync
     if s.missed:
         t.append(", ")
-        t.append(f"{len(s.missed)} missed", style="red")
+        t.append(_("{n} missed").format(n=len(s.missed)), style="red")
     if s.skipped:
-        t.append(f", {len(s.skipped)} skipped")
+        t.append(_(", {n} skipped").format(n=len(s.skipped)))
     if s.held_due:
         t.append(", ")
-        t.append(f"{len(s.held_due)} held", style="bold red")
+        t.append(_("{n} held").format(n=len(s.held_due)), style="bold red")
     if s.unknown:
         t.append(", ")
-        t.append(f"{len(s.unknown)} awaiting a decision (unknown)", style="bold magenta")
+        t.append(_("{n} awaiting a decision (unknown)").format(n=len(s.unknown)), style="bold magenta")
     later = [o for o in rep.outcomes if o.result in ("retry", "deferred") and o.next_attempt]
     if later:
         first = min(o.next_attempt for o in later)  # type: ignore[type-var]
-        t.append(f". Next retry due {human(first, tz)}")
+        t.append(_(". Next retry due {when}").format(when=human(first, tz)))
     elif rep.next_due:
-        t.append(f". Next publication due {human(rep.next_due, tz)}")
+        t.append(_(". Next publication due {when}").format(when=human(rep.next_due, tz)))
     if rep.dry_run:
-        t.append(". Nothing was written.")
+        t.append(_(". Nothing was written."))
     _print(console, t)
     if rep.problems:
         problems_summary(console, rep.problems)
@@ -189,10 +201,11 @@ def problems_summary(console: Console, rows: list[Publication]) -> None:
     for r in rows:
         st = "held" if r.state == "pending" else r.state
         states[st] = states.get(st, 0) + 1
-    detail = ", ".join(f"{n} {st}" for st, n in sorted(states.items()))
+    detail = ", ".join(f"{n} {state_label(st)}" for st, n in sorted(states.items()))
     n = len(rows)
-    _print(console, Text(f"{n} publication{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention "
-                         f"({detail}): spi post status --problems", style="bold red"))
+    _print(console, Text(ngettext("{n} publication needs attention ({detail}): spi post status --problems",
+                                  "{n} publications need attention ({detail}): spi post status --problems", n)
+                         .format(n=n, detail=detail), style="bold red"))
 
 
 def status_record(r: Publication, tz: tzinfo, *, held: bool = False, queued: dict | None = None) -> dict[str, Any]:
@@ -239,15 +252,17 @@ def status_counts(console: Console, counts: dict[str, int], problems: int, shown
     """The head of ``status``'s default view."""
     if not counts:
         return
-    t = Text("ledger: ")
-    t.append(", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=lambda s: -counts[s])))
+    t = Text(_("ledger: "))
+    t.append(", ".join(f"{counts[s]} {state_label(s)}" for s in sorted(counts, key=lambda s: -counts[s])))
     _print(console, t)
     if problems:
-        _print(console, Text(f"{problems} need attention (shown first; all of them: spi post status --problems)",
+        _print(console, Text(_("{n} need attention (shown first; all of them: spi post status --problems)")
+                             .format(n=problems),
                              style="bold red"))
     total = sum(counts.values())
     if shown < total:
-        _print(console, Text(f"newest {shown} of {total} shown; --all, --since/--until or --state for more",
+        _print(console, Text(_("newest {shown} of {total} shown; --all, --since/--until or --state for more")
+                             .format(shown=shown, total=total),
                              style="dim"))
 
 
@@ -256,8 +271,8 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
     """``filtered``: rows were selected by post, state or account.
     ``queued``: (post, slot) -> queue (see ``status_record``)."""
     if not rows:
-        console.print("No publications match." if filtered else
-                      "No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
+        console.print(_("No publications match.") if filtered else
+                      _("No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule')."))
         return
     # A grid (the URL, error or next attempt on lines of their own under the
     # row) when it fits, else one block per publication: ids and URLs are
@@ -266,18 +281,18 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
 
     records = []
     for r in rows:
-        state = Text(r.state, style=STATE_STYLES.get(r.state, ""))
+        state = Text(state_label(r.state), style=STATE_STYLES.get(r.state, ""))
         detail = Text()
-        fields: list[tuple[str, Text]] = [("occurrence", Text(human(r.occurrence, tz))), ("state", state),
-                                          ("attempts", Text(str(r.attempts)))]
+        fields: list[tuple[str, Text]] = [(_("occurrence"), Text(human(r.occurrence, tz))), (_("state"), state),
+                                          (_("attempts"), Text(str(r.attempts)))]
         when = Text(human(r.occurrence, tz))
         q = (queued or {}).get((r.post, r.occurrence))
         if q is not None:
-            when.append(f"\nslot of queue {q}", style="dim")
-            fields.append(("queue", Text(q)))
+            when.append(_("\nslot of queue {queue}").format(queue=q), style="dim")
+            fields.append((_("queue"), Text(q)))
         if r.state == "pending" and r.next_attempt:
-            detail.append(f"next attempt {human(r.next_attempt, tz)}", style="yellow")
-            fields.append(("next attempt", Text(human(r.next_attempt, tz), style="yellow")))
+            detail.append(_("next attempt {when}").format(when=human(r.next_attempt, tz)), style="yellow")
+            fields.append((_("next attempt"), Text(human(r.next_attempt, tz), style="yellow")))
         if r.url:
             if detail:
                 detail.append(" ")
@@ -288,7 +303,7 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
             if detail:
                 detail.append(" ")
             detail.append(info)
-            fields.append(("error" if r.error else "held", Text(info)))
+            fields.append((_("error") if r.error else _("held"), Text(info)))
         who = Text(r.post, style="cyan")
         who.append("\n-> ")
         who.append(r.account, style="cyan")
@@ -297,7 +312,7 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
         title.append(r.account, style="bold cyan")
         records.append(Record(cells=[when, state, Text(str(r.attempts)), who],
                               title=title, fields=fields, detail=[detail] if detail else []))
-    show(console, ["occurrence", "state", "att", "post -> account"], records)
+    show(console, [_("occurrence"), _("state"), _("att"), _("post -> account")], records)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
