@@ -17,6 +17,7 @@ from spi_campaign.models import Account, Config, Problem, suggest
 from spi_campaign.safeio import name_problem, realpath
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
+from spi_campaign.i18n import _
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
 TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts",
@@ -43,11 +44,11 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
 
     bad_name = name_problem(path)
     if bad_name:
-        err(None, f"cannot use this config file name: {bad_name}")
+        err(None, _("cannot use this config file name: {reason}").format(reason=bad_name))
         return None, problems
     if not path.exists():
-        err(None, f"config file not found: {os.path.abspath(path)} "
-                  "(create one with 'spi init', or pass --config PATH)")
+        err(None, _("config file not found: {path} (create one with 'spi init', or pass --config PATH)")
+            .format(path=os.path.abspath(path)))
         return None, problems
     try:
         docs = load_file(path)
@@ -70,7 +71,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         err(line, f"key '{key}' appears twice")
     for key in raw:
         if key not in TOP_KEYS:
-            err(lines.get(key), f"unknown key '{key}'{suggest(key, TOP_KEYS)}")
+            err(lines.get(key), _("unknown key '{key}'{hint}").format(key=key, hint=suggest(key, TOP_KEYS)))
 
     root = realpath(path).parent
     tz_name = raw.get("timezone", DEFAULT_TIMEZONE)
@@ -238,6 +239,7 @@ def load_config(path: Path) -> Config:
     if cfg is None or errors:
         first = errors[0]
         where = f"{first.file}:{first.line}" if first.line else f"{first.file}"
-        more = f" (and {len(errors) - 1} more; run 'spi post validate')" if len(errors) > 1 else ""
+        more = (_(" (and {n} more; run 'spi post validate')").format(n=len(errors) - 1)
+                if len(errors) > 1 else "")
         raise ConfigError(f"{where}: {first.message}{more}")
     return cfg
