@@ -174,7 +174,8 @@ def _apply_group_format(cmd: click.Command) -> None:
         wanted = ctx.meta.get(FORMAT_KEY)
         if wanted is not None:
             if fmt_param is None:
-                raise click.UsageError(f"'{ctx.command_path}' has no --format option", ctx)
+                raise click.UsageError(i18n._("'{command}' has no --format option").format(command=ctx.command_path),
+                                       ctx)
             if ctx.get_parameter_source("fmt") is not click.core.ParameterSource.COMMANDLINE:
                 kwargs["fmt"] = fmt_param.type.convert(wanted, fmt_param, ctx)
         return inner(*args, **kwargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from spi_campaign.i18n import _
 
 
