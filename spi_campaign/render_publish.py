@@ -86,7 +86,7 @@ def outcome_line(console: Console, o: Outcome, tz: tzinfo) -> None:
     if o.url:
         t.append(f" {o.url}", style="underline")
     if o.result in ("retry", "deferred") and o.next_attempt:
-        t.append(f" next attempt {human(o.next_attempt, tz)}", style="yellow")
+        t.append(_(" next attempt {when}").format(when=human(o.next_attempt, tz)), style="yellow")
     if o.error and o.result != "published":
         t.append(f" - {o.error}")
     _print(console, t, timed=True)
@@ -96,13 +96,15 @@ def dry_run_post(console: Console, r: Rendered, tz: tzinfo) -> None:
     """What a dry run would publish, in full."""
     body = Text(r.text)
     if r.link:
-        body.append(f"\n[link card] {r.link}", style="underline")
+        body.append(_("\n[link card] {url}").format(url=r.link), style="underline")
     for i, part in enumerate(r.thread[1:], start=2):
-        body.append(f"\n--- part {i} ---\n", style="grey50")
+        body.append(_("\n--- part {i} ---\n").format(i=i), style="grey50")
         body.append(part)
     for m in r.media:
-        body.append(f"\n[image] {m.path or m.url}" + (f" (alt: {m.alt})" if m.alt else ""), style="grey50")
-    title = Text(f"would publish {r.post_id} -> {r.account} ({r.platform}) @ {human(r.occurrence, tz)}")
+        body.append(_("\n[image] {label}").format(label=m.path or m.url)
+                    + (_(" (alt: {alt})").format(alt=m.alt) if m.alt else ""), style="grey50")
+    title = Text(_("would publish {post} -> {account} ({platform}) @ {when}").format(
+        post=r.post_id, account=r.account, platform=r.platform, when=human(r.occurrence, tz)))
     with _print_lock:
         console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
 
@@ -118,43 +120,48 @@ def _key_line(console: Console, label: str, style: str, r: Publication, tz: tzin
 def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
     """Everything the sync found that a person should know."""
     for f in s.broken_files:
-        _print(console, Text(f"error: {s.reasons.get(f, f)} - the file cannot be read; its posts are held "
-                             "(not published, not cancelled) until it is fixed", style="bold red"))
+        _print(console, Text(_("error: {reason} - the file cannot be read; its posts are held "
+                               "(not published, not cancelled) until it is fixed").format(reason=s.reasons.get(f, f)),
+                             style="bold red"))
     for pid in s.invalid_posts:
         why = s.reasons.get(pid)
-        _print(console, Text(f"error: post '{pid}' is held" + (f": {why}" if why else "")
-                             + " (see 'spi post validate')", style="bold red"))
+        _print(console, Text((_("error: post '{post}' is held: {why} (see 'spi post validate')") if why else
+                              _("error: post '{post}' is held (see 'spi post validate')")).format(post=pid, why=why),
+                             style="bold red"))
     for r in s.missed:
-        _key_line(console, "missed    ", "red", r, tz, r.error or "older than the catch-up window")
+        _key_line(console, _("missed    "), "red", r, tz, r.error or _("older than the catch-up window"))
     for r, why in s.skipped:
-        _key_line(console, "skipped   ", "grey50", r, tz, why)
+        _key_line(console, _("skipped   "), "grey50", r, tz, why)
     for r in s.revived:
-        _key_line(console, "scheduled ", "green", r, tz, "scheduled again")
+        _key_line(console, _("scheduled "), "green", r, tz, _("scheduled again"))
     for r in s.held_due:
-        _key_line(console, "held      ", "bold red", r, tz, f"due but not published: {r.hold}")
+        _key_line(console, _("held      "), "bold red", r, tz, _("due but not published: {why}").format(why=r.hold))
     for r in s.edited:
-        t = Text("warning: ", style="yellow")
-        t.append(f"post '{r.post}' was edited after it was published to {r.account} "
-                 f"({human(r.published_at or r.claimed_at, tz)}); the change is not republished")
+        t = Text(_("warning: "), style="yellow")
+        t.append(_("post '{post}' was edited after it was published to {account} ({when}); "
+                   "the change is not republished").format(post=r.post, account=r.account,
+                                                           when=human(r.published_at or r.claimed_at, tz)))
         _print(console, t)
     for pid, account, occ, old in s.renamed:
-        t = Text("warning: ", style="yellow")
-        t.append(f"post '{pid}' is not published to {account} @ {human(occ, tz)}: post '{old.post}', no longer "
-                 f"in the post files, is {old.state} there at that time (renamed?); to publish it anyway: "
-                 f"spi post publish {pid} --account {account}")
+        t = Text(_("warning: "), style="yellow")
+        t.append(_("post '{post}' is not published to {account} @ {when}: post '{old}', no longer in the post "
+                   "files, is {state} there at that time (renamed?); to publish it anyway: "
+                   "spi post publish {post} --account {account}").format(
+                     post=pid, account=account, when=human(occ, tz), old=old.post, state=old.state))
         _print(console, t)
     for r in s.became_unknown:
-        _key_line(console, "unknown   ", "bold magenta", r, tz, r.error)
+        _key_line(console, _("unknown   "), "bold magenta", r, tz, r.error)
     for r, state, url in s.reconciled:
         if state == "published":
-            _key_line(console, "checked   ", "green", r, tz, f"found on the platform: published {url or ''}".rstrip())
+            _key_line(console, _("checked   "), "green", r, tz,
+                      _("found on the platform: published {url}").format(url=url or "").rstrip())
         else:
-            _key_line(console, "checked   ", "yellow", r, tz, "not found on the platform: will be published again")
+            _key_line(console, _("checked   "), "yellow", r, tz, _("not found on the platform: will be published again"))
     for r in s.unknown:
-        _key_line(console, "unknown   ", "bold magenta", r, tz,
-                  "may be live: check the platform, then 'spi post resolve "
-                  f"{r.post} --account {r.account} --published URL' or '--not-published' "
-                  f"(or 'spi post retry {r.post} --account {r.account}')")
+        _key_line(console, _("unknown   "), "bold magenta", r, tz,
+                  _("may be live: check the platform, then 'spi post resolve {post} --account {account} "
+                    "--published URL' or '--not-published' (or 'spi post retry {post} --account {account}')")
+                  .format(post=r.post, account=r.account))
 
 
 def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:
@@ -345,9 +352,9 @@ def upcoming(console: Console, rows: Iterable[Publication], tz: tzinfo, limit: i
     """The next ``limit`` pending publications, soonest first (the daemon's start-up plan)."""
     rows = sorted(rows, key=lambda r: (r.due_at, r.post, r.account))
     if not rows:
-        message(console, "nothing pending: waiting for new posts")
+        message(console, _("nothing pending: waiting for new posts"))
         return
-    message(console, f"next {min(limit, len(rows))} of {len(rows)} pending publication(s):")
+    message(console, _("next {n} of {total} pending publication(s):").format(n=min(limit, len(rows)), total=len(rows)))
     for r in rows[:limit]:
         t = Text("  ")
         t.append(human(r.due_at, tz))
