@@ -72,6 +72,23 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+_patterns: dict[tuple[str, str], object] = {}
+
+
+def message_pattern(msgid: str):
+    """A compiled regex matching ``_(msgid).format(...)`` in the current
+    language, whatever the ``{fields}`` hold: for the few places that
+    recognise a message they made (never match English text directly)."""
+    import re
+
+    key = (msgid, current_language())
+    pat = _patterns.get(key)
+    if pat is None:
+        parts = re.split(r"\{[^{}]*\}", gettext(msgid))
+        pat = _patterns[key] = re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S)
+    return pat
+
+
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now."""
     return message

@@ -22,7 +22,10 @@ from spi_campaign.safeio import realpath
 from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem, suggest
 from spi_campaign.timeutil import parse_datetime, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
-from spi_campaign.i18n import _
+from spi_campaign.i18n import N_, _
+
+# reload.py recognises this problem (in either language): see i18n.message_pattern
+DUPLICATE_ID = N_("duplicate post id '{post}' (first defined in {where})")
 
 POST_KEYS = ("id", "title", "topic", "status", "publish_at", "repeat", "until", "accounts",
              "text", "link", "hashtags", "media", "variants", "thread", "queue", "priority", "not_before")
@@ -114,8 +117,7 @@ def _check_duplicate_ids(campaign: Campaign) -> None:
             continue
         campaign.problems.append(Problem(
             str(post.file), post.line_of("id"), post.id, None, "error",
-            _("duplicate post id '{post}' (first defined in {where})").format(post=post.id,
-                                                                               where=f"{prev.file}:{prev.line}")))
+            _(DUPLICATE_ID).format(post=post.id, where=f"{prev.file}:{prev.line}")))
 
 
 def read_post_file(path: Path, config: Config, keys: set[str] | None = None

@@ -13,17 +13,16 @@ from spi_campaign.errors import SpiError
 from spi_campaign.models import Campaign, Config, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import iso, now_utc
-from spi_campaign.i18n import _
+from spi_campaign.i18n import _, message_pattern
 
 
 # validate.py's time warning, which the ledger can make moot (see validate_report).
 def _past_warning() -> re.Pattern:
-    """The validate warning "publish time {when} is in the past", as shown
-    in the interface language."""
+    """The validate warning "publish time {when} is in the past" (and
+    whatever follows it), as shown in the interface language."""
     from spi_campaign.validate import PAST_WARNING
 
-    head, _sep, tail = re.escape(_(PAST_WARNING)).partition(re.escape("{when}"))
-    return re.compile(f"^{head}.+{tail}")
+    return re.compile(message_pattern(PAST_WARNING).pattern.rstrip("$"), re.S)
 
 
 def published_rows(config: Config, campaign: Campaign | None = None) -> tuple[dict[str, dict[str, Any]], str | None]:

@@ -304,3 +304,42 @@ def test_click_choice_error_in_indonesian(tmp_path):
     r = spi(["post", "list", "--status", "entah"], tmp_path, "id")
     assert r.returncode == 2
     assert "Nilai tidak sah untuk '--status': 'entah' bukan salah satu dari" in r.stderr
+
+
+# ----- messages the code itself recognises -------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_reload_drops_a_fixed_duplicate_id_in_both_languages(tmp_path, monkeypatch, lang):
+    """The daemon's reload recognises its own "duplicate post id" problem to
+    recompute it; in Indonesian too, so a fixed duplicate does not linger."""
+    from spi_campaign.config import load_config
+    from spi_campaign.loader import load_campaign
+    from spi_campaign.reload import reload_campaign
+
+    monkeypatch.setenv("SPI_LANG", lang)
+    (tmp_path / "posts").mkdir()
+    (tmp_path / "config.yaml").write_text("timezone: Asia/Makassar\nposts_dir: posts\naccounts:\n"
+                                          "  arsip:\n    platform: file\n    path: outbox/arsip.jsonl\n")
+    post = "id: {id}\nstatus: draft\npublish_at: \"2030-01-05T09:00:00+08:00\"\naccounts: [arsip]\ntext: Tolak suap.\n"
+    a, b = tmp_path / "posts" / "a.yaml", tmp_path / "posts" / "b.yaml"
+    a.write_text(post.format(id="tolak-suap"))
+    b.write_text(post.format(id="tolak-suap"))
+    cfg = load_config(tmp_path / "config.yaml")
+    old = load_campaign(cfg)
+    word = "ganda" if lang == "id" else "duplicate post id"
+    assert [p.message for p in old.problems if word in p.message]
+    # the problem is on b (the second file); renaming a's post leaves b unread
+    a.write_text(post.format(id="tolak-suap-2"))
+    new = reload_campaign(old, cfg, paths=frozenset({a})).campaign
+    assert not [p.message for p in new.problems if word in p.message]
+
+
+def test_validate_drops_the_past_warning_of_a_published_post_in_indonesian(kampanye):
+    """validate recognises its own "publish time ... is in the past" warning
+    to drop it for a post the ledger says went out: in Indonesian too."""
+    (kampanye / "posts" / "rusak.yaml").unlink()
+    pub = spi(["post", "publish", "tolak-gratifikasi", "--yes"], kampanye, "id")
+    assert pub.returncode == 0, pub.stdout + pub.stderr
+    for lang, warning in ((None, "is in the past"), ("id", "sudah lewat")):
+        out = spi(["post", "validate"], kampanye, lang)
+        assert out.returncode == 0 and warning not in out.stdout, out.stdout
