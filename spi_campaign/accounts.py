@@ -19,9 +19,9 @@ from typing import Any, Iterable, Mapping
 
 from spi_campaign import redact
 from spi_campaign.errors import NotFoundError, SpiError
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.models import Account, Config, Post
 from spi_campaign.timeutil import now_utc
-from spi_campaign.i18n import _, ngettext
 
 # Options worth showing next to an account (never credentials: those are not options).
 SHOWN_OPTIONS = ("page_id", "ig_user_id", "username", "path", "url", "graph_version")

@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from spi_campaign.errors import NotFoundError, SpiError
+from spi_campaign.i18n import _
 from spi_campaign.ledger import LIVE_STATES, Change, Publication
 from spi_campaign.models import Campaign, Post
 from spi_campaign.planner import MAX_LOOKBACK, post_digest
 from spi_campaign.reports import Outcome, Target
 from spi_campaign.timeutil import UTC
-from spi_campaign.i18n import _
 
 
 class Actions:

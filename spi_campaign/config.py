@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from spi_campaign.errors import ConfigError
+from spi_campaign.i18n import _
 from spi_campaign.models import Account, Config, Problem, suggest
 from spi_campaign.safeio import name_problem, realpath
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
-from spi_campaign.i18n import _
 
 DEFAULT_TIMEZONE = "Asia/Makassar"
 TOP_KEYS = ("name", "timezone", "posts_dir", "state", "catch_up", "max_attempts", "retry_backoff", "accounts",

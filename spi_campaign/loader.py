@@ -17,12 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from spi_campaign.i18n import N_, _
 from spi_campaign.postfiles import find_post_files
 from spi_campaign.safeio import realpath
 from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem, suggest
 from spi_campaign.timeutil import parse_datetime, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
-from spi_campaign.i18n import N_, _
 
 # reload.py recognises this problem (in either language): see i18n.message_pattern
 DUPLICATE_ID = N_("duplicate post id '{post}' (first defined in {where})")

@@ -15,9 +15,9 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.models import Problem
 from spi_campaign.timeutil import UTC, human
-from spi_campaign.i18n import _
 
 PLATFORM_STYLES = {"x": "bright_white", "facebook": "blue", "instagram": "magenta", "file": "grey50"}
 

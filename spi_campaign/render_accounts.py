@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING
+
 from spi_campaign.i18n import _
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.timeutil import UTC
 
 MARKS = {"planned": "○", "pending": "…", "publishing": "→", "published": "✓", "failed": "✗", "unknown": "?",
@@ -138,7 +139,7 @@ def table(console: Console, entries, tz: tzinfo, zone: str, first: date, last: d
                     _fill(console, _account_tokens(items), 6, width)
             month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     if not entries:
-        console.print("No publications in this range.")
+        console.print(_("No publications in this range."))
         return
     console.print()
     legend = [Text(f"{m} {s}") for s, m in MARKS.items() if any(e.state == s for e in entries)]

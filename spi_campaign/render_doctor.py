@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from spi_campaign.i18n import N_, _, ngettext
 
+
 if TYPE_CHECKING:
     from spi_campaign.doctor import DoctorReport
 

@@ -11,8 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from spi_campaign.render_calendar import MARKS, _fill
 from spi_campaign.i18n import _
+from spi_campaign.render_calendar import MARKS, _fill
 
 
 def to_json(plan: dict[str, Any]) -> str:

@@ -15,10 +15,10 @@ from rich.panel import Panel
 from rich.text import Text
 
 from spi_campaign.engine import Outcome, RunReport, SyncReport
+from spi_campaign.i18n import N_, _, ngettext
 from spi_campaign.ledger import Publication
 from spi_campaign.models import Rendered
 from spi_campaign.timeutil import human, iso
-from spi_campaign.i18n import N_, _, ngettext
 
 RESULT_STYLES = {"published": "green", "failed": "bold red", "unknown": "bold magenta", "retry": "yellow",
                  "deferred": "yellow", "released": "yellow", "refused": "yellow", "dry-run": "cyan"}

@@ -7,9 +7,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.models import Config
 from spi_campaign.timeutil import human
-from spi_campaign.i18n import _
 
 STATE_STYLES = {"published": "green", "pending": "", "publishing": "cyan", "failed": "red", "unknown": "magenta",
                 "missed": "red", "skipped": "dim"}

@@ -8,9 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _
 from spi_campaign.safeio import name_problem
 from spi_campaign.timeutil import get_zone, now_utc
-from spi_campaign.i18n import _
 
 SAMPLE_POST = "posts/contoh-tolak-gratifikasi.yaml"
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from spi_campaign.adapters import registry
+from spi_campaign.i18n import N_, _
 from spi_campaign.media import sniff_image, type_names
 from spi_campaign.safeio import NotRegularFile
 from spi_campaign.safeio import head as read_head
@@ -23,7 +24,6 @@ from spi_campaign.models import Account, Campaign, Media, Post, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.templates_render import TemplateError, check_syntax, render_title, sources
 from spi_campaign.timeutil import human, now_utc
-from spi_campaign.i18n import N_, _
 
 # The "in the past" warning; views.py recognises it (in either language) to drop it for published posts.
 PAST_WARNING = N_("publish time {when} is in the past")

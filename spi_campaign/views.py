@@ -10,10 +10,10 @@ from typing import Any, Iterable
 
 from spi_campaign.config import read_config
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _, message_pattern
 from spi_campaign.models import Campaign, Config, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import iso, now_utc
-from spi_campaign.i18n import _, message_pattern
 
 
 # validate.py's time warning, which the ledger can make moot (see validate_report).

@@ -343,3 +343,17 @@ def test_validate_drops_the_past_warning_of_a_published_post_in_indonesian(kampa
     for lang, warning in ((None, "is in the past"), ("id", "sudah lewat")):
         out = spi(["post", "validate"], kampanye, lang)
         assert out.returncode == 0 and warning not in out.stdout, out.stdout
+
+
+def test_prompts_in_indonesian(kampanye):
+    """The confirmation before publishing twice, and Click's "Aborted!"."""
+    (kampanye / "posts" / "rusak.yaml").unlink()
+    assert spi(["post", "publish", "tolak-gratifikasi", "--yes"], kampanye, "id").returncode == 0
+    again = subprocess.run([SPI, "post", "publish", "tolak-gratifikasi", "--force"], cwd=kampanye,
+                           env=_env("id"), input="n\n", capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert "Terbitkan 'tolak-gratifikasi' sekali lagi ke arsip? Pengikut akan melihatnya dua kali" in again.stdout
+    assert "Dibatalkan." in again.stderr
+    both = spi(["post", "resolve", "tolak-gratifikasi", "--account", "arsip"], kampanye, "id")
+    assert both.returncode == 2
+    assert "berikan tepat salah satu dari --published URL atau --not-published" in both.stderr

@@ -7,6 +7,7 @@ import click
 
 from spi_campaign.i18n import _
 
+
 _FORMATS = ("table", "json")
 
 
