@@ -112,14 +112,16 @@ def table(console: Console, entries, tz: tzinfo, zone: str, first: date, last: d
     width = console.width
     days = _groups(entries, tz)
     narrow = width < NARROW
-    title = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, times in {zone}: {len(entries)} publication(s)"
+    title = _("{first} to {last}, times in {zone}: {n} publication(s)").format(
+        first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}", zone=zone, n=len(entries))
     _fill(console, [Text(w, style="bold") for w in title.split(" ")], 0, width, " ")
     if narrow:
         for (year, week), ds in groupby(sorted(days), key=lambda d: d.isocalendar()[:2]):
             ds = list(ds)
             monday = ds[0] - timedelta(days=ds[0].weekday())
             console.print()
-            console.print(Text(f"Week {week} {year}: {monday:%d %b} - {monday + timedelta(days=6):%d %b}",
+            console.print(Text(_("Week {week} {year}: {start} - {end}").format(
+                week=week, year=year, start=f"{monday:%d %b}", end=f"{monday + timedelta(days=6):%d %b}"),
                                style="bold underline"), soft_wrap=True)
             for d in ds:
                 for local, _post, head, items in days[d]:
