@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from spi_campaign import redact
 from spi_campaign.errors import NotFoundError, SpiError
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.models import Account, Config, Post
 from spi_campaign.timeutil import now_utc
 
@@ -153,9 +154,10 @@ def select_accounts(config: Config, names: Iterable[str]) -> list[Account]:
         from spi_campaign.models import suggest
 
         hint = suggest(unknown[0], config.accounts) if len(unknown) == 1 else ""
-        known = ", ".join(config.accounts) or "none"
-        raise NotFoundError(f"unknown account{'s' if len(unknown) > 1 else ''} "
-                            f"{', '.join(repr(u) for u in unknown)}{hint}; configured accounts: {known}")
+        known = ", ".join(config.accounts) or _("none")
+        raise NotFoundError(ngettext("unknown account {names}{hint}; configured accounts: {known}",
+                                     "unknown accounts {names}{hint}; configured accounts: {known}", len(unknown))
+                            .format(names=", ".join(repr(u) for u in unknown), hint=hint, known=known))
     return [config.accounts[n] for n in names]
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from spi_campaign.errors import NotFoundError, SpiError
+from spi_campaign.i18n import _
 from spi_campaign.ledger import LIVE_STATES, Change, Publication
 from spi_campaign.models import Campaign, Post
 from spi_campaign.planner import MAX_LOOKBACK, post_digest
@@ -25,21 +26,24 @@ class Actions:
         e = self.e
         post = campaign.require_post(post_id)
         if post.id in campaign.invalid_posts:
-            raise SpiError(f"post '{post_id}' has errors and cannot be published; run 'spi post validate'")
+            raise SpiError(_("post '{post}' has errors and cannot be published; run 'spi post validate'")
+                           .format(post=post_id))
         if post.status != "approved":
-            raise SpiError(f"post '{post_id}' is {post.status}; set status: approved to publish it")
+            raise SpiError(_("post '{post}' is {status}; set status: approved to publish it")
+                           .format(post=post_id, status=post.status))
         if post.publish_at is None and post.queue is not None:    # queued: published at the slot it got
             slot = next((s for s in e.ledger.queue_slots(posts=[post.id]) if s.target == post.queue), None)
             if slot is None:
-                raise SpiError(f"post '{post_id}' has no slot in queue '{post.queue}' yet (see 'spi queue')")
+                raise SpiError(_("post '{post}' has no slot in queue '{queue}' yet (see 'spi queue')")
+                               .format(post=post_id, queue=post.queue))
             post = replace(post, publish_at=slot.slot)
         if post.publish_at is None:
-            raise SpiError(f"post '{post_id}' has no publish_at")
+            raise SpiError(_("post '{post}' has no publish_at").format(post=post_id))
         if account is not None:
             e.config.account(account)
             if account not in post.accounts:
-                raise SpiError(f"post '{post_id}' is not for account '{account}' "
-                               f"(its accounts: {', '.join(post.accounts)})")
+                raise SpiError(_("post '{post}' is not for account '{account}' (its accounts: {accounts})")
+                               .format(post=post_id, account=account, accounts=", ".join(post.accounts)))
             names = [account]
         else:
             names = list(post.accounts)
@@ -49,7 +53,7 @@ class Actions:
             acc = e.config.account(name)
             occ = self._current_occurrence(post, name, now)
             if occ is None:
-                raise SpiError(f"post '{post_id}' has no occurrence to publish (until has passed)")
+                raise SpiError(_("post '{post}' has no occurrence to publish (until has passed)").format(post=post_id))
             row = e.ledger.get((post.id, name, occ))
             if (row is None or row.state == "skipped") and not post.repeat:
                 # A one-off post whose time moved after it went out: that publication is this post's.
@@ -129,7 +133,8 @@ class Actions:
             rows = [r for r in rows if r.occurrence == occurrence]
         if not rows:
             if not all_rows:
-                raise NotFoundError(f"no publication of post '{post_id}' to account '{account}' in the ledger")
+                raise NotFoundError(_("no publication of post '{post}' to account '{account}' in the ledger")
+                                    .format(post=post_id, account=account))
             have = ", ".join(sorted({r.state for r in all_rows}))
             need = " or ".join(states)
             raise SpiError(f"nothing to resolve: post '{post_id}' on '{account}' has no {need} publication"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from spi_campaign.errors import ConfigError
+from spi_campaign.i18n import _
 from spi_campaign.models import Account, Config, Problem, suggest
 from spi_campaign.safeio import name_problem, realpath
 from spi_campaign.timeutil import get_zone, parse_duration, short_repr, type_name
@@ -43,11 +44,11 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
 
     bad_name = name_problem(path)
     if bad_name:
-        err(None, f"cannot use this config file name: {bad_name}")
+        err(None, _("cannot use this config file name: {reason}").format(reason=bad_name))
         return None, problems
     if not path.exists():
-        err(None, f"config file not found: {os.path.abspath(path)} "
-                  "(create one with 'spi init', or pass --config PATH)")
+        err(None, _("config file not found: {path} (create one with 'spi init', or pass --config PATH)")
+            .format(path=os.path.abspath(path)))
         return None, problems
     try:
         docs = load_file(path)
@@ -59,18 +60,18 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         raw: LineDict = LineDict()
         raw.line, raw.key_lines, raw.dupes = 1, {}, None
     elif len(docs) > 1 or not isinstance(docs[0], dict):
-        err(getattr(docs[0], "line", 1), "config must be one mapping (key: value), not "
-            + ("several documents" if len(docs) > 1 else type_name(docs[0])))
+        err(getattr(docs[0], "line", 1), _("config must be one mapping (key: value), not {what}").format(
+            what=_("several documents") if len(docs) > 1 else type_name(docs[0])))
         return None, problems
     else:
         raw = docs[0]
 
     lines = raw.key_lines
     for key, line in raw.dupes or ():
-        err(line, f"key '{key}' appears twice")
+        err(line, _("key '{key}' appears twice").format(key=key))
     for key in raw:
         if key not in TOP_KEYS:
-            err(lines.get(key), f"unknown key '{key}'{suggest(key, TOP_KEYS)}")
+            err(lines.get(key), _("unknown key '{key}'{hint}").format(key=key, hint=suggest(key, TOP_KEYS)))
 
     root = realpath(path).parent
     tz_name = raw.get("timezone", DEFAULT_TIMEZONE)
@@ -83,7 +84,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     def path_value(key: str, default: str, override: str | None = None) -> Path:
         value = override or raw.get(key, default)
         if not isinstance(value, str) or not value.strip():
-            err(lines.get(key), f"{key} must be a path, got {type_name(value)}")
+            err(lines.get(key), _("{key} must be a path, got {type}").format(key=key, type=type_name(value)))
             value = default
         bad = name_problem(value if os.path.isabs(value) else root / value)
         if bad:
@@ -102,10 +103,10 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
 
         try:
             if urlsplit(state_url).password and not os.environ.get("SPI_STATE"):
-                err(lines.get("state"), "state: the PostgreSQL URL holds a password: put it in the environment "
-                                        "(SPI_STATE, or PGPASSWORD / ~/.pgpass), never in config.yaml")
+                err(lines.get("state"), _("state: the PostgreSQL URL holds a password: put it in the environment "
+                                          "(SPI_STATE, or PGPASSWORD / ~/.pgpass), never in config.yaml"))
         except ValueError:
-            err(lines.get("state"), "state: not a valid postgresql:// URL")
+            err(lines.get("state"), _("state: not a valid postgresql:// URL"))
     else:
         state = path_value("state", ".spi/state.db", os.environ.get("SPI_STATE"))
 
@@ -119,12 +120,14 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     catch_up = duration("catch_up", "6h")
     name = raw.get("name", root.name or "campaign")
     if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
-        err(lines.get("name"), f"name must be a short one-line text naming the campaign, got {short_repr(name)}")
+        err(lines.get("name"), _("name must be a short one-line text naming the campaign, got {value}")
+            .format(value=short_repr(name)))
         name = root.name or "campaign"
     retry_backoff = duration("retry_backoff", "30s")
     max_attempts = raw.get("max_attempts", 5)
     if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-        err(lines.get("max_attempts"), f"max_attempts must be a whole number >= 1, got {short_repr(max_attempts)}")
+        err(lines.get("max_attempts"), _("max_attempts must be a whole number >= 1, got {value}")
+            .format(value=short_repr(max_attempts)))
         max_attempts = 5
 
     from spi_campaign.groups import read_groups, read_vars   # templates: docs/templates.md
@@ -135,7 +138,8 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
     if raw_accounts is None:
         raw_accounts = {}
     if not isinstance(raw_accounts, dict):
-        err(lines.get("accounts"), f"accounts must be a mapping of account name to settings, got {type_name(raw_accounts)}")
+        err(lines.get("accounts"), _("accounts must be a mapping of account name to settings, got {type}")
+            .format(type=type_name(raw_accounts)))
         raw_accounts = {}
     # (not ``name``: that is the campaign's name, used below)
     for acc_name, spec in raw_accounts.items():
@@ -174,20 +178,23 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
     from spi_campaign.adapters import registry
 
     if not isinstance(name, str) or not name.strip():
-        err(line, f"account name must be a string, got {short_repr(name)}")
+        err(line, _("account name must be a string, got {value}").format(value=short_repr(name)))
         return None
     if not isinstance(spec, dict):
-        err(line, f"account '{name}' must be a mapping with at least 'platform', got {type_name(spec)}", name)
+        err(line, _("account '{name}' must be a mapping with at least 'platform', got {type}")
+            .format(name=name, type=type_name(spec)), name)
         return Account(name=name, platform="", line=line)  # kept so posts naming it get no second error
     klines = spec.key_lines if isinstance(spec, LineDict) else {}
     platform = spec.get("platform")
     if not isinstance(platform, str):
-        err(klines.get("platform", line), f"account '{name}' needs 'platform' (one of: {', '.join(registry.available())})", name)
+        err(klines.get("platform", line), _("account '{name}' needs 'platform' (one of: {platforms})")
+            .format(name=name, platforms=", ".join(registry.available())), name)
         return Account(name=name, platform="", line=line)
     cls = registry.get(platform)
     if cls is None:
-        err(klines.get("platform", line), f"account '{name}': unknown platform '{platform}'; available platforms: "
-            f"{', '.join(registry.available())}", name)
+        err(klines.get("platform", line), _("account '{name}': unknown platform '{platform}'; available platforms: "
+                                            "{platforms}").format(name=name, platform=platform,
+                                                                  platforms=", ".join(registry.available())), name)
         return Account(name=name, platform=platform, line=line)
     options: dict[str, Any] = {}
     for key, value in spec.items():
@@ -198,17 +205,20 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
         if opt is None:
             if key in ("token", "access_token", "page_token", "api_key", "api_secret", "access_token_secret", "password", "secret"):
                 env = "SPI_" + "".join(c if c.isalnum() else "_" for c in name).upper() + "_" + key.upper()
-                err(kline, f"account '{name}': credentials never go in config.yaml; set the environment variable {env} instead", name)
+                err(kline, _("account '{name}': credentials never go in config.yaml; set the environment variable "
+                             "{env} instead").format(name=name, env=env), name)
             else:
-                err(kline, f"account '{name}': unknown key '{key}' for platform {platform}"
-                    f"{suggest(key, list(cls.options) + list(ACCOUNT_KEYS))}", name)
+                err(kline, _("account '{name}': unknown key '{key}' for platform {platform}{hint}").format(
+                    name=name, key=key, platform=platform, hint=suggest(key, list(cls.options) + list(ACCOUNT_KEYS))),
+                    name)
             continue
         if opt.kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)  # page_id: 1234567890 written without quotes
         if opt.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, opt.kind) or isinstance(value, bool) != (opt.kind is bool):
-            err(kline, f"account '{name}': {key} must be {opt.kind.__name__}, got {type_name(value)}", name)
+            err(kline, _("account '{name}': {key} must be {kind}, got {type}").format(
+                name=name, key=key, kind=opt.kind.__name__, type=type_name(value)), name)
             continue
         if opt.is_path:
             bad = name_problem(value if os.path.isabs(value) else root / value)
@@ -220,12 +230,14 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
     for key, opt in cls.options.items():
         if key not in options:
             if opt.required and key not in spec:
-                err(line, f"account '{name}' (platform {platform}) needs '{key}': {opt.help}", name)
+                err(line, _("account '{name}' (platform {platform}) needs '{key}': {help}").format(
+                    name=name, platform=platform, key=key, help=_(opt.help)), name)
             elif opt.default is not None:
                 options[key] = opt.default
     max_per_day = spec.get("max_per_day")
     if max_per_day is not None and (isinstance(max_per_day, bool) or not isinstance(max_per_day, int) or max_per_day < 1):
-        err(klines.get("max_per_day", line), f"account '{name}': max_per_day must be a whole number >= 1", name)
+        err(klines.get("max_per_day", line), _("account '{name}': max_per_day must be a whole number >= 1")
+            .format(name=name), name)
         max_per_day = None
     # Returned even when invalid: validate already reported why, and posts naming
     # the account should not get a misleading "unknown account" on top.
@@ -238,6 +250,7 @@ def load_config(path: Path) -> Config:
     if cfg is None or errors:
         first = errors[0]
         where = f"{first.file}:{first.line}" if first.line else f"{first.file}"
-        more = f" (and {len(errors) - 1} more; run 'spi post validate')" if len(errors) > 1 else ""
+        more = (_(" (and {n} more; run 'spi post validate')").format(n=len(errors) - 1)
+                if len(errors) > 1 else "")
         raise ConfigError(f"{where}: {first.message}{more}")
     return cfg

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from spi_campaign.i18n import _
+
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -113,34 +115,35 @@ def _never(c: CronExpr) -> bool:
 def parse(expr: str) -> CronExpr:
     """Parse a crontab expression; raises CronError naming the field."""
     if not isinstance(expr, str):
-        raise CronError("a cron expression must be text such as \"0 9 * * FRI\"")
+        raise CronError(_("a cron expression must be text such as \"0 9 * * FRI\""))
     text = expr.strip(" \t")
     if len(text) > MAX_LENGTH:
-        raise CronError(f"cron expression is too long ({len(text)} characters)")
+        raise CronError(_("cron expression is too long ({n} characters)").format(n=len(text)))
     if not text:
-        raise CronError("cron expression is empty; write e.g. \"0 9 * * FRI\" (minute hour day-of-month month "
-                        "day-of-week)")
+        raise CronError(_("cron expression is empty; write e.g. \"0 9 * * FRI\" (minute hour day-of-month month "
+                          "day-of-week)"))
     shown = text
     if text.startswith("@"):
         equivalent = NICKNAMES.get(text)
         if equivalent is None:
-            hint = f" (did you mean '{text.lower()}'?)" if text.lower() in NICKNAMES else ""
+            hint = _(" (did you mean '{word}'?)").format(word=text.lower()) if text.lower() in NICKNAMES else ""
             if text == "@reboot":
-                hint = " (a post has no reboot; use a time)"
-            raise CronError(f"unknown cron nickname '{text}'{hint}; use one of {', '.join(NICKNAMES)}")
+                hint = _(" (a post has no reboot; use a time)")
+            raise CronError(_("unknown cron nickname '{text}'{hint}; use one of {names}").format(
+                text=text, hint=hint, names=", ".join(NICKNAMES)))
         text = equivalent
     values = _SEPARATOR.split(text)
     if len(values) != 5:
-        extra = " (crontab has no seconds or years field)" if len(values) in (6, 7) else ""
-        raise CronError(f"cron expression '{shown}' needs 5 fields (minute hour day-of-month month day-of-week), "
-                        f"got {len(values)}{extra}")
+        extra = _(" (crontab has no seconds or years field)") if len(values) in (6, 7) else ""
+        raise CronError(_("cron expression '{text}' needs 5 fields (minute hour day-of-month month day-of-week), "
+                          "got {n}{extra}").format(text=shown, n=len(values), extra=extra))
     sets: list[set[int]] = []
     warnings: list[str] = []
     for i, value in enumerate(values):
         try:
             sets.append(_field(value, i, warnings))
         except CronError as exc:
-            raise CronError(f"invalid cron expression '{shown}': {exc}") from None
+            raise CronError(_("invalid cron expression '{text}': {reason}").format(text=shown, reason=exc)) from None
     minutes, hours, doms, months, dows = sets
     if 7 in dows:
         dows = (dows - {7}) | {0}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.redact import scrub
 
 STATUSES = ("ok", "warning", "problem", "skipped")
@@ -76,15 +77,15 @@ def run_doctor(config_path: Path, *, online: bool = False, env: Mapping[str, str
     except SpiError as exc:
         rep.add("config", "config.yaml", "problem", str(exc))
         return rep
-    rep.add("config", "config.yaml", "ok", f"{cfg.rel(cfg.path)}: campaign '{cfg.name}', {len(cfg.accounts)} "
-                                           f"account(s), timezone {cfg.timezone_name}")
+    rep.add("config", "config.yaml", "ok", _("{file}: campaign '{name}', {n} account(s), timezone {zone}").format(
+        file=cfg.rel(cfg.path), name=cfg.name, n=len(cfg.accounts), zone=cfg.timezone_name))
     campaign = _posts(rep, cfg, now)
     _accounts(rep, cfg, campaign, env, online)
     _ledger(rep, cfg, now)
     if online:
         doctor_host.clock(rep, cfg)
     else:
-        rep.add("clock", "clock offset", "skipped", "needs --online (asks each platform's API for its time)")
+        rep.add("clock", "clock offset", "skipped", _("needs --online (asks each platform's API for its time)"))
     doctor_host.runner(rep, cfg, systemd_dir=systemd_dir)
     return rep
 
@@ -100,11 +101,13 @@ def _posts(rep: DoctorReport, cfg, now: datetime):
     errors = [p for p in campaign.problems if p.severity == "error"]
     warnings = [p for p in campaign.problems if p.severity != "error"]
     approved = sum(1 for p in campaign.posts if p.status == "approved")
-    summary = (f"{campaign.files} file(s), {len(campaign.posts)} post(s) ({approved} approved), "
-               f"{len(errors)} error(s), {len(warnings)} warning(s)")
+    summary = _("{files} file(s), {posts} post(s) ({approved} approved), {errors} error(s), {warnings} warning(s)"
+                ).format(files=campaign.files, posts=len(campaign.posts), approved=approved, errors=len(errors),
+                         warnings=len(warnings))
     if errors or campaign.broken_files:
         first = errors[0] if errors else None
-        where = f"; first: {first.file}:{first.line or '?'}: {first.message}" if first else ""
+        where = _("; first: {where}: {message}").format(where=f"{first.file}:{first.line or '?'}",
+                                                        message=first.message) if first else ""
         rep.add("posts", "post files", "problem", f"{summary}{where} (spi post validate)")
     elif warnings:
         rep.add("posts", "post files", "warning", f"{summary} (spi post validate)")
@@ -118,27 +121,29 @@ def _accounts(rep: DoctorReport, cfg, campaign, env, online: bool) -> None:
 
     used = {a for p in (campaign.posts if campaign else ()) if p.status == "approved" for a in p.accounts}
     if not cfg.accounts:
-        rep.add("accounts", "accounts", "warning", "no accounts in config.yaml")
+        rep.add("accounts", "accounts", "warning", _("no accounts in config.yaml"))
     for name, account in cfg.accounts.items():
         problems = account_problems(account, env)
         if problems:
             # An account no approved post uses cannot hold anything up: a warning.
             status = "problem" if name in used or campaign is None else "warning"
-            extra = "" if status == "problem" else " (no approved post uses it)"
+            extra = "" if status == "problem" else _(" (no approved post uses it)")
             rep.add("accounts", name, status, "; ".join(problems) + extra)
             continue
         if not online:
-            rep.add("accounts", name, "ok", f"{account.platform}: ready (local checks; --online asks the platform)")
+            rep.add("accounts", name, "ok", _("{platform}: ready (local checks; --online asks the platform)")
+                    .format(platform=account.platform))
             continue
         from spi_campaign.accounts import check_account
 
         row = check_account(account, cfg.timezone, env=env)
         if not row.ok:
-            rep.add("accounts", name, "problem", row.error or "check failed")
+            rep.add("accounts", name, "problem", row.error or _("check failed"))
         elif row.warnings:
             rep.add("accounts", name, "warning", "; ".join(row.warnings))
         else:
-            rep.add("accounts", name, "ok", f"{account.platform}: posts as {row.posts_as}")
+            rep.add("accounts", name, "ok", _("{platform}: posts as {who}").format(platform=account.platform,
+                                                                                    who=row.posts_as))
 
 
 def _ledger(rep: DoctorReport, cfg, now: datetime) -> None:
@@ -150,8 +155,8 @@ def _ledger(rep: DoctorReport, cfg, now: datetime) -> None:
     if not path.exists():
         problem = path_problem(path)
         rep.add("ledger", "ledger", "problem" if problem else "warning",
-                problem or f"{where} does not exist yet (the first publish-due or schedule creates it; "
-                           "it never publishes what fell due before it existed)")
+                problem or _("{where} does not exist yet (the first publish-due or schedule creates it; "
+                             "it never publishes what fell due before it existed)").format(where=where))
         return
     problem = path_problem(path) or _folder_problem(path.parent)
     rep.add("ledger", "writable", "problem" if problem else "ok", problem or f"{where}")
@@ -163,21 +168,24 @@ def _ledger(rep: DoctorReport, cfg, now: datetime) -> None:
     try:
         version = led.meta("schema_version")
         if version == SCHEMA_VERSION:
-            rep.add("ledger", "schema", "ok", f"version {version}")
+            rep.add("ledger", "schema", "ok", _("version {version}").format(version=version))
         else:
-            rep.add("ledger", "schema", "warning", f"version {version}; upgraded to {SCHEMA_VERSION} on first use")
+            rep.add("ledger", "schema", "warning", _("version {version}; upgraded to {new} on first use")
+                    .format(version=version, new=SCHEMA_VERSION))
         owner = led.meta("campaign")
         if owner is None:
-            rep.add("ledger", "campaign", "ok", f"not yet bound (the first publication binds it to '{cfg.name}')")
+            rep.add("ledger", "campaign", "ok", _("not yet bound (the first publication binds it to '{name}')")
+                    .format(name=cfg.name))
         elif owner != cfg.name:
             rep.add("ledger", "campaign", "problem",
-                    f"the ledger belongs to campaign '{owner}', not '{cfg.name}': point 'state:' at this "
-                    f"campaign's own ledger, or set 'name: {owner}' if it is the same campaign")
+                    _("the ledger belongs to campaign '{owner}', not '{name}': point 'state:' at this "
+                      "campaign's own ledger, or set 'name: {owner}' if it is the same campaign")
+                    .format(owner=owner, name=cfg.name))
         else:
             rep.add("ledger", "campaign", "ok", f"'{owner}'")
         counts = led.counts()
         rep.add("ledger", "publications", "ok",
-                ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none yet")
+                ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or _("none yet"))
         rows = led.problems(now - cfg.alert_window, now)
         if rows:
             kinds: dict[str, int] = {}
@@ -186,10 +194,11 @@ def _ledger(rep: DoctorReport, cfg, now: datetime) -> None:
                 kinds[k] = kinds.get(k, 0) + 1
             what = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
             rep.add("ledger", "problems", "problem",
-                    f"{len(rows)} publication{'s need' if len(rows) != 1 else ' needs'} attention ({what}): "
-                    "spi post status --problems")
+                    ngettext("{n} publication needs attention ({detail}): spi post status --problems",
+                             "{n} publications need attention ({detail}): spi post status --problems", len(rows))
+                    .format(n=len(rows), detail=what))
         else:
-            rep.add("ledger", "problems", "ok", "nothing needs attention in the alert window")
+            rep.add("ledger", "problems", "ok", _("nothing needs attention in the alert window"))
     except SpiError as exc:
         rep.add("ledger", "read", "problem", str(exc))
     finally:
@@ -204,5 +213,6 @@ def _folder_problem(folder: Path) -> str | None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        return f"folder {folder} does not accept new files (the ledger's -wal/-shm): {exc.strerror or exc}"
+        return _("folder {folder} does not accept new files (the ledger's -wal/-shm): {reason}").format(
+            folder=folder, reason=exc.strerror or exc)
     return None

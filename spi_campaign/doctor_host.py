@@ -17,10 +17,12 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from spi_campaign.i18n import N_, _
+
 MAX_OFFSET = 30.0                      # seconds
 TIMEOUT = 10.0
 SYSTEMD_DIR = Path("/etc/systemd/system")
-NOTHING_RUNS = "nothing runs publish-due or schedule on this machine"
+NOTHING_RUNS = N_("nothing runs publish-due or schedule on this machine")
 
 _PUBLISH_DUE = re.compile(r"\bspi\b.*\bpost\s+publish-due\b")
 _SCHEDULE = re.compile(r"\bspi\b.*\bpost\s+schedule\b")
@@ -38,7 +40,7 @@ def clock(rep, cfg) -> None:
         if url:
             urls.setdefault(url, []).append(name)
     if not urls:
-        rep.add("clock", "clock offset", "skipped", "no configured account talks to a platform API")
+        rep.add("clock", "clock offset", "skipped", _("no configured account talks to a platform API"))
         return
     import requests
 
@@ -50,22 +52,22 @@ def clock(rep, cfg) -> None:
             after = time.time()
             date = resp.headers.get("Date")
         except requests.RequestException as exc:
-            rep.add("clock", label, "warning", f"could not ask for the time: {type(exc).__name__}")
+            rep.add("clock", label, "warning", _("could not ask for the time: {error}").format(error=type(exc).__name__))
             continue
         try:
             server = parsedate_to_datetime(date).timestamp() if date else None
         except (TypeError, ValueError):
             server = None
         if server is None:
-            rep.add("clock", label, "warning", f"no usable Date header ({date!r})")
+            rep.add("clock", label, "warning", _("no usable Date header ({value})").format(value=repr(date)))
             continue
         offset = (before + after) / 2 - server
-        ahead = "ahead of" if offset > 0 else "behind"
-        text = (f"this machine is {abs(offset):.0f} s {ahead} the platform "
-                f"(server {datetime.fromtimestamp(server, timezone.utc).isoformat(timespec='seconds')})")
+        text = (_("this machine is {s} s ahead of the platform (server {server})") if offset > 0 else
+                _("this machine is {s} s behind the platform (server {server})")).format(
+            s=f"{abs(offset):.0f}", server=datetime.fromtimestamp(server, timezone.utc).isoformat(timespec="seconds"))
         if abs(offset) > MAX_OFFSET:
-            rep.add("clock", label, "problem", text + f": more than {MAX_OFFSET:.0f} s; fix NTP "
-                                                      "(timedatectl set-ntp true)")
+            rep.add("clock", label, "problem", text + _(": more than {max} s; fix NTP (timedatectl set-ntp true)")
+                    .format(max=f"{MAX_OFFSET:.0f}"))
         else:
             rep.add("clock", label, "ok", text)
 
@@ -75,29 +77,32 @@ def runner(rep, cfg, *, systemd_dir: Path | None = None) -> None:
     found = False
     cron = _crontab()
     if cron is None:
-        rep.add("runner", "crontab", "skipped", "crontab is not installed or cannot be read")
+        rep.add("runner", "crontab", "skipped", _("crontab is not installed or cannot be read"))
     else:
         mine = [ln.strip() for ln in cron.splitlines()
                 if ln.strip() and not ln.lstrip().startswith("#") and _PUBLISH_DUE.search(ln)]
         ours = [ln for ln in mine if _mentions(ln, root, cfg.path)]
         if ours:
             found = True
-            rep.add("runner", "crontab", "ok", f"runs publish-due: {ours[0]}")
+            rep.add("runner", "crontab", "ok", _("runs publish-due: {line}").format(line=ours[0]))
         elif mine:
-            rep.add("runner", "crontab", "warning", f"a publish-due line for another folder (not {root}): {mine[0]}")
+            rep.add("runner", "crontab", "warning", _("a publish-due line for another folder (not {root}): {line}")
+                    .format(root=root, line=mine[0]))
         else:
-            rep.add("runner", "crontab", "skipped", "no crontab line runs spi post publish-due")
+            rep.add("runner", "crontab", "skipped", _("no crontab line runs spi post publish-due"))
     units = _units(systemd_dir or SYSTEMD_DIR)
     ours = [u for u, text in units if _mentions(text, root, cfg.path)]
     if ours:
         found = True
-        rep.add("runner", "systemd", "ok", f"runs schedule: {ours[0]}")
+        rep.add("runner", "systemd", "ok", _("runs schedule: {unit}").format(unit=ours[0]))
     elif units:
-        rep.add("runner", "systemd", "warning", f"{units[0][0]} runs spi post schedule for another folder (not {root})")
+        rep.add("runner", "systemd", "warning", _("{unit} runs spi post schedule for another folder (not {root})")
+                .format(unit=units[0][0], root=root))
     else:
-        rep.add("runner", "systemd", "skipped", f"no unit in {systemd_dir or SYSTEMD_DIR} runs spi post schedule")
+        rep.add("runner", "systemd", "skipped", _("no unit in {dir} runs spi post schedule")
+                .format(dir=systemd_dir or SYSTEMD_DIR))
     if not found:
-        rep.add("runner", "publishing", "warning", NOTHING_RUNS)
+        rep.add("runner", "publishing", "warning", _(NOTHING_RUNS))
 
 
 def _mentions(text: str, root: Path, config: Path) -> bool:

@@ -17,11 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from spi_campaign.i18n import N_, _
 from spi_campaign.postfiles import find_post_files
 from spi_campaign.safeio import realpath
 from spi_campaign.models import CONTENT_KEYS, STATUSES, Campaign, Config, Content, Media, Post, Problem, suggest
 from spi_campaign.timeutil import parse_datetime, short_repr, type_name
 from spi_campaign.yamlio import LineDict, YamlProblem, load_file
+
+# reload.py recognises this problem (in either language): see i18n.message_pattern
+DUPLICATE_ID = N_("duplicate post id '{post}' (first defined in {where})")
 
 POST_KEYS = ("id", "title", "topic", "status", "publish_at", "repeat", "until", "accounts",
              "text", "link", "hashtags", "media", "variants", "thread", "queue", "priority", "not_before")
@@ -58,7 +62,7 @@ def load_campaign(config: Config, *, extra_files: Iterable[Path | str] = (), now
     broken: set[Path] = set()
     for folder, reason in unreadable:
         # Like a broken file: the posts in it are unknown, held, never skipped.
-        problems.append(Problem(str(folder), None, None, None, "error", f"cannot read folder: {reason}"))
+        problems.append(Problem(str(folder), None, None, None, "error", _("cannot read folder: {reason}").format(reason=reason)))
         broken.add(folder)
     for where, reason in notes:
         problems.append(Problem(str(where), None, None, None, "warning", reason))
@@ -113,7 +117,7 @@ def _check_duplicate_ids(campaign: Campaign) -> None:
             continue
         campaign.problems.append(Problem(
             str(post.file), post.line_of("id"), post.id, None, "error",
-            f"duplicate post id '{post.id}' (first defined in {prev.file}:{prev.line})"))
+            _(DUPLICATE_ID).format(post=post.id, where=f"{prev.file}:{prev.line}")))
 
 
 def read_post_file(path: Path, config: Config, keys: set[str] | None = None
@@ -139,7 +143,7 @@ def read_post_file(path: Path, config: Config, keys: set[str] | None = None
             items.append(doc)
             item_lines.append(getattr(doc, "line", 1))
     if not items:
-        return [], [Problem(fname, 1, None, None, "warning", "file holds no posts (empty)")], True
+        return [], [Problem(fname, 1, None, None, "warning", _("file holds no posts (empty)"))], True
     single = len(items) == 1
     posts: list[Post] = []
     problems: list[Problem] = []
@@ -182,17 +186,18 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
         problems.append(Problem(fname, where, post_id, None, severity, message))
 
     for key, dline in getattr(raw, "dupes", None) or ():
-        problems.append(Problem(fname, dline, post_id, None, "error", f"key '{key}' appears twice"))
+        problems.append(Problem(fname, dline, post_id, None, "error", _("key '{key}' appears twice").format(key=key)))
     for key in raw:
         if key not in POST_KEYS:
-            err(key, f"unknown key '{key}'{suggest(key, POST_KEYS)}")
+            err(key, _("unknown key '{key}'{hint}").format(key=key, hint=suggest(key, POST_KEYS)))
 
     tz = config.timezone
     title = _opt_str(raw, "title", err)
     topic = _opt_str(raw, "topic", err)
     status = raw.get("status", "draft")
     if status not in STATUSES:
-        err("status", f"status must be one of {', '.join(STATUSES)}, got {short_repr(status)}")
+        err("status", _("status must be one of {choices}, got {value}").format(choices=", ".join(STATUSES),
+                                                                                value=short_repr(status)))
         status = "draft"
 
     publish_at = None
@@ -207,12 +212,13 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
                 err("publish_at", note, "warning")
     elif status == "approved" and raw.get("queue") is None:
         err("publish_at" if "publish_at" in raw else None,
-            "an approved post needs publish_at (or queue: ACCOUNT|@GROUP to take the next free time slot)")
+            _("an approved post needs publish_at (or queue: ACCOUNT|@GROUP to take the next free time slot)"))
 
     repeat = raw.get("repeat")
     if repeat is not None:
         if not isinstance(repeat, str):
-            err("repeat", f"repeat must be a cron expression in quotes, e.g. \"0 9 * * FRI\", got {type_name(repeat)}")
+            err("repeat", _("repeat must be a cron expression in quotes, e.g. \"0 9 * * FRI\", got {type}")
+                .format(type=type_name(repeat)))
             repeat = None
         else:
             from spi_campaign.recurrence import cron_warnings
@@ -232,9 +238,9 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
             err("until", str(exc))
         else:
             if raw.get("repeat") is None:
-                err("until", "until only applies to a repeating post (add repeat)", "warning")
+                err("until", _("until only applies to a repeating post (add repeat)"), "warning")
             elif publish_at is not None and until < publish_at:
-                err("until", "until is before publish_at: the post would never be published")
+                err("until", _("until is before publish_at: the post would never be published"))
 
     accounts: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
@@ -243,12 +249,12 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
         acc = [acc]
     if acc is None:
         if status == "approved" and raw.get("queue") is None:
-            err(None, "an approved post needs accounts: [account, ...]")
+            err(None, _("an approved post needs accounts: [account, ...]"))
     elif not isinstance(acc, list) or not all(isinstance(a, str) for a in acc):
-        err("accounts", "accounts must be a list of account names from config.yaml")
+        err("accounts", _("accounts must be a list of account names from config.yaml"))
     else:
         if len(set(acc)) != len(acc):
-            err("accounts", "an account is listed twice", "warning")
+            err("accounts", _("an account is listed twice"), "warning")
         targets = accounts = tuple(dict.fromkeys(acc))
         if any(a.startswith("@") for a in accounts):   # groups: docs/templates.md
             from spi_campaign.groups import expand_accounts
@@ -268,7 +274,7 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
     text = content_values.get("text")
     if text is None:
         if "text" not in raw:
-            err(None, "post needs 'text'")
+            err(None, _("post needs 'text'"))
         text = ""
     content = Content(
         text=text,
@@ -329,7 +335,7 @@ def _opt_str(raw: dict, key: str, err: Callable) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        err(key, f"{key} must be text, got {type_name(value)}")
+        err(key, _("{key} must be text, got {type}").format(key=key, type=type_name(value)))
         return None
     return value
 
@@ -347,7 +353,7 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
     if "text" in raw:
         text = raw["text"]
         if not isinstance(text, str):
-            err("text", f"{prefix}text must be text, got {type_name(text)}")
+            err("text", prefix + _("text must be text, got {type}").format(type=type_name(text)))
         else:
             # Published exactly as written; the only change is dropping the final
             # newline a YAML block scalar (`text: |`) adds.
@@ -355,7 +361,7 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
                 text = text[:-1]
             bad = _BAD_CHARS.search(text)
             if not text.strip():
-                err("text", f"{prefix}text is empty")
+                err("text", prefix + _("text is empty"))
             elif len(text) > MAX_TEXT:
                 err("text", f"{prefix}text is {len(text):,} characters; spi reads at most {MAX_TEXT:,} "
                             "(no platform takes more than 63,206)")
@@ -366,7 +372,7 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
     if "link" in raw and raw["link"] is not None:
         link = raw["link"]
         if not isinstance(link, str) or not (_URL.match(link.strip()) or "{{" in link):   # checked once rendered
-            err("link", f"{prefix}link must be an http(s) URL, got {short_repr(link)}")
+            err("link", prefix + _("link must be an http(s) URL, got {value}").format(value=short_repr(link)))
         else:
             out["link"] = link.strip()
     if "hashtags" in raw and raw["hashtags"] is not None:

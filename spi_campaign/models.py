@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from spi_campaign.errors import NotFoundError
+from spi_campaign.i18n import _
 
 STATUSES = ("draft", "approved", "cancelled")
 # States of a publication in the ledger (see ledger.py and docs/engine.md).
@@ -31,7 +32,7 @@ _ENV_SAFE = re.compile(r"[^A-Za-z0-9]")
 def suggest(word: object, choices) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``."""
     close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return _(" (did you mean '{word}'?)").format(word=close[0]) if close else ""
 
 
 def env_prefix(account_name: str) -> str:
@@ -138,8 +139,8 @@ class Config:
 
     def unknown_account(self, name: str) -> str:
         """The one message for an account name that is not in config.yaml."""
-        return (f"unknown account '{name}'{suggest(name, self.accounts)}; accounts in config.yaml: "
-                f"{', '.join(self.accounts) or '(none)'}")
+        return _("unknown account '{name}'{hint}; accounts in config.yaml: {known}").format(
+            name=name, hint=suggest(name, self.accounts), known=", ".join(self.accounts) or _("(none)"))
 
     def account(self, name: str) -> Account:
         """The account ``name``; NotFoundError (naming the known ones) if there is none."""
@@ -299,7 +300,8 @@ class Campaign:
         when unreadable files may hold it) if there is none."""
         post = self.post(post_id)
         if post is None:
-            broken = (f"; {len(self.broken_files)} post file(s) cannot be read and may hold it "
-                      "(run 'spi post validate')" if self.broken_files else "")
-            raise NotFoundError(f"unknown post id '{post_id}'{suggest(post_id, [p.id for p in self.posts])}{broken}")
+            broken = (_("; {n} post file(s) cannot be read and may hold it (run 'spi post validate')")
+                      .format(n=len(self.broken_files)) if self.broken_files else "")
+            raise NotFoundError(_("unknown post id '{post}'{hint}{broken}").format(
+                post=post_id, hint=suggest(post_id, [p.id for p in self.posts]), broken=broken))
         return post

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from spi_campaign.calendar import Entry, collect
+from spi_campaign.i18n import _
 from spi_campaign.models import Campaign
 from spi_campaign.timeutil import UTC
 
@@ -91,7 +92,8 @@ def build(campaign: Campaign, now: datetime, days: int) -> dict[str, Any]:
         if e.platform == "x":
             n = _x_parts(e, cfg, cache)
             if n is None:
-                warn("render", f"post '{e.post}' cannot be composed for {e.account}; run 'spi post validate'",
+                warn("render", _("post '{post}' cannot be composed for {account}; run 'spi post validate'")
+                     .format(post=e.post, account=e.account),
                      e.at, e.account, e.topic)
                 n = (1, 0)
             x_posts += n[0]
@@ -104,8 +106,9 @@ def build(campaign: Campaign, now: datetime, days: int) -> dict[str, Any]:
     # drafts that fall due
     for e in window:
         if e.status == "draft" and e.state == "planned":
-            warn("draft", f"post '{e.post}' is a draft due {e.at.astimezone(tz):%Y-%m-%d %H:%M} on {e.account}: "
-                          "it will not be published unless its status becomes approved", e.at, e.account, e.topic)
+            warn("draft", _("post '{post}' is a draft due {when} on {account}: it will not be published unless its "
+                            "status becomes approved").format(post=e.post, when=f"{e.at.astimezone(tz):%Y-%m-%d %H:%M}",
+                                                              account=e.account), e.at, e.account, e.topic)
 
     # quotas
     live = ("published", "publishing", "unknown")
@@ -120,21 +123,25 @@ def build(campaign: Campaign, now: datetime, days: int) -> dict[str, Any]:
             continue
         if acc.platform == "instagram":
             _rolling(items, DAY, IG_PER_24H, start, lambda e: 1, lambda at, n: warn(
-                "instagram_quota", f"{n} Instagram posts on {name} in the 24 h up to "
-                f"{at.astimezone(tz):%Y-%m-%d %H:%M}: Instagram allows {IG_PER_24H}", at, name))
+                "instagram_quota", _("{n} Instagram posts on {account} in the 24 h up to {when}: Instagram allows "
+                                     "{limit}").format(n=n, account=name, when=f"{at.astimezone(tz):%Y-%m-%d %H:%M}",
+                                                       limit=IG_PER_24H), at, name))
         if acc.platform == "x":
             w = (lambda e: weight.get((e.post, e.account, e.at), 1))
-            for span, limit, words in ((timedelta(minutes=15), X_PER_15MIN, "15 minutes"), (DAY, X_PER_24H, "24 h")):
+            for span, limit, words in ((timedelta(minutes=15), X_PER_15MIN, _("15 minutes")), (DAY, X_PER_24H, _("24 h"))):
                 _rolling(items, span, limit, start, w, lambda at, n, words=words, limit=limit: warn(
-                    "x_quota", f"{n} X posts on {name} in the {words} up to {at.astimezone(tz):%Y-%m-%d %H:%M}: "
-                    f"X allows {limit} per user", at, name))
+                    "x_quota", _("{n} X posts on {account} in the {span} up to {when}: X allows {limit} per user").format(
+                        n=n, account=name, span=words, when=f"{at.astimezone(tz):%Y-%m-%d %H:%M}", limit=limit),
+                    at, name))
         if acc.max_per_day:
             per_day = Counter(e.at.astimezone(tz).date() for e in items)
             for d, n in sorted(per_day.items()):
                 if n > acc.max_per_day and d >= start.astimezone(tz).date():
                     first = next(e.at for e in items if e.at.astimezone(tz).date() == d)
-                    warn("max_per_day", f"{n} publications on {name} on {d}: max_per_day is {acc.max_per_day}, "
-                                        f"{n - acc.max_per_day} will wait for the next day", max(first, start), name)
+                    warn("max_per_day", _("{n} publications on {account} on {day}: max_per_day is {limit}, "
+                                          "{wait} will wait for the next day").format(
+                                              n=n, account=name, day=d, limit=acc.max_per_day,
+                                              wait=n - acc.max_per_day), max(first, start), name)
 
     _topics(cfg, everything, pubs, start, end, days, warn)
     warnings.sort(key=lambda w: (w["day"] or "", w["kind"], w["account"] or "", w["topic"] or ""))
@@ -192,16 +199,21 @@ def _topics(cfg, everything: list[Entry], pubs: list[Entry], start: datetime, en
         for a, b in zip(marks, marks[1:]):
             if b - a > gap and a + gap < end:
                 last = "the end of this plan" if b == end else f"{b.astimezone(tz):%Y-%m-%d}"
-                warn("topic_gap", f"topic '{topic}': no post between {a.astimezone(tz):%Y-%m-%d} and {last}, "
-                                  f"more than topic_gap_days ({cfg.topic_gap_days})", max(a + gap, start), topic=topic)
+                warn("topic_gap", _("topic '{topic}': no post between {start} and {end}, more than topic_gap_days "
+                                    "({days})").format(topic=topic, start=f"{a.astimezone(tz):%Y-%m-%d}", end=last,
+                                                       days=cfg.topic_gap_days), max(a + gap, start), topic=topic)
         n = counts.get(topic, 0)
         if target.share is not None:
             if total and n / total < target.share / 2:
-                warn("topic_below_target", f"topic '{topic}': {n} of {total} posts in the next {days} days "
-                                           f"({n / total:.0%}), far below its target {target.share:.0%}", topic=topic)
+                warn("topic_below_target", _("topic '{topic}': {n} of {total} posts in the next {days} days "
+                                             "({share}), far below its target {target}").format(
+                                                 topic=topic, n=n, total=total, days=days, share=f"{n / total:.0%}",
+                                                 target=f"{target.share:.0%}"), topic=topic)
         else:
             expected = int(target.min_per_week * days / 7)
             if n < expected:
-                warn("topic_below_target", f"topic '{topic}': {n} posts in the next {days} days, below its minimum "
-                                           f"of {target.min_per_week} per week ({expected} for {days} days)",
+                warn("topic_below_target", _("topic '{topic}': {n} posts in the next {days} days, below its minimum "
+                                             "of {min} per week ({expected} for {days} days)").format(
+                                                 topic=topic, n=n, days=days, min=target.min_per_week,
+                                                 expected=expected),
                      topic=topic)

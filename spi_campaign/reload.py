@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from spi_campaign.loader import _check_duplicate_ids, read_post_file, stamp, variant_keys
+from spi_campaign.i18n import _, message_pattern
+from spi_campaign.loader import DUPLICATE_ID, _check_duplicate_ids, read_post_file, stamp, variant_keys
 from spi_campaign.models import Campaign, Config, Problem
 from spi_campaign.postfiles import find_post_files
 
-_DUPLICATE = "duplicate post id"
+
+def _duplicate(message: str) -> bool:
+    """A "duplicate post id" problem (recomputed for the whole campaign)."""
+    return message_pattern(DUPLICATE_ID).match(message) is not None
 
 
 @dataclass
@@ -46,13 +50,14 @@ def reload_campaign(old: Campaign, config: Config, now: datetime | None = None,
         by_file_posts[p.file].append(p)
     by_file_problems = defaultdict(list)
     for prob in old.problems:
-        if not prob.message.startswith(_DUPLICATE):
+        if not _duplicate(prob.message):
             by_file_problems[prob.file].append(prob)
     if paths is None:
         unreadable: list[tuple[Path, str]] = []
         notes: list[tuple[Path, str]] = []
         files = find_post_files(config.posts_dir, unreadable, notes)
-        extra = [Problem(str(f), None, None, None, "error", f"cannot read folder: {r}") for f, r in unreadable]
+        extra = [Problem(str(f), None, None, None, "error", _("cannot read folder: {reason}").format(reason=r))
+                 for f, r in unreadable]
         extra += [Problem(str(w), None, None, None, "warning", r) for w, r in notes]
         broken_dirs = {f for f, _ in unreadable}
         fresh = {p: stamp(p) for p in files}
@@ -77,7 +82,7 @@ def reload_campaign(old: Campaign, config: Config, now: datetime | None = None,
                 todo.append(p)
         files = sorted((p for p in files if p in fresh), key=lambda p: p.parts)
         extra = [prob for prob in old.problems if prob.file and Path(prob.file) not in old.stamps
-                 and prob.file != str(config.path) and not prob.message.startswith(_DUPLICATE)]
+                 and prob.file != str(config.path) and not _duplicate(prob.message)]
         broken_dirs = {b for b in old.broken_files if b not in old.stamps}
     changed: set[str] = set()
     for p in list(todo) + list(gone):

@@ -15,6 +15,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.models import Problem
 from spi_campaign.timeutil import UTC, human
 
@@ -34,23 +35,23 @@ def problems_text(console: Console, problems: Iterable[Problem], summary: dict[s
         line = Text()
         line.append(_loc(p), style="bold")
         line.append(": ")
-        line.append(p.severity, style=sev_style)
+        line.append(_("error") if p.severity == "error" else _("warning"), style=sev_style)
         line.append(": ")
         if p.post:
-            line.append(f"post '{p.post}'", style="cyan")
+            line.append(_("post '{post}'").format(post=p.post), style="cyan")
             line.append(" ")
         if p.account:
-            line.append(f"(account {p.account})", style="cyan")
+            line.append(_("(account {account})").format(account=p.account), style="cyan")
             line.append(" ")
         if p.post or p.account:
             line.append("- ")
         line.append(p.message)
         console.print(line, soft_wrap=True)
     s = summary
-    tail = Text(f"{s['files']} files, {s['posts']} posts: ")
-    tail.append(f"{s['errors']} errors", style="bold red" if s["errors"] else "green")
+    tail = Text(_("{files} files, {posts} posts: ").format(files=s["files"], posts=s["posts"]))
+    tail.append(_("{n} errors").format(n=s["errors"]), style="bold red" if s["errors"] else "green")
     tail.append(", ")
-    tail.append(f"{s['warnings']} warnings", style="yellow" if s["warnings"] else "green")
+    tail.append(_("{n} warnings").format(n=s["warnings"]), style="yellow" if s["warnings"] else "green")
     console.print(tail, soft_wrap=True)
 
 
@@ -64,7 +65,7 @@ def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None
     from spi_campaign.layout import Record, show
 
     if not rows:
-        console.print("No posts match.")
+        console.print(_("No posts match."))
         return
     status_style = {"approved": "green", "draft": "yellow", "cancelled": "red"}
     records = []
@@ -73,13 +74,15 @@ def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None
         if r["repeat"]:
             when.append(f"\n↻ {r['repeat']}", style="dim")
         if r.get("queue"):
-            when.append(f"\nqueue {r['queue']}" + ("" if r["slot_assigned"] or not r["_next"] else " (next run)"),
+            when.append(_("\nqueue {queue}").format(queue=r["queue"])
+                        + ("" if r["slot_assigned"] or not r["_next"] else _(" (next run)")),
                         style="dim")
         done = {p["account"] for p in r.get("published", ())}
         status = Text(r["status"], style=status_style.get(r["status"], ""))
         mark = ""
         if done:
-            mark = "published" if done >= set(r["accounts"]) else f"published {len(done)}/{len(r['accounts'])}"
+            mark = (_("published") if done >= set(r["accounts"])
+                    else _("published {done}/{total}").format(done=len(done), total=len(r["accounts"])))
             status.append(f"\n{mark}", style="green")
         ident = Text(r["id"], style="cyan")
         if r["topic"]:
@@ -92,24 +95,24 @@ def post_table(console: Console, rows: list[dict[str, Any]], tz: tzinfo) -> None
         stacked_status = Text(r["status"], style=status_style.get(r["status"], ""))
         if mark:
             stacked_status.append(f", {mark}", style="green")
-        fields = [("next", Text(human(r["_next"], tz) if r["_next"] else "-")), ("status", stacked_status)]
+        fields = [(_("next"), Text(human(r["_next"], tz) if r["_next"] else "-")), (_("status"), stacked_status)]
         if r["repeat"]:
-            fields.append(("repeat", Text(r["repeat"])))
+            fields.append((_("repeat"), Text(r["repeat"])))
         if r.get("queue"):
-            fields.append(("queue", Text(r["queue"] + ("" if r["slot_assigned"] or not r["_next"] else
-                                                       " (slot given at the next run)"))))
+            fields.append((_("queue"), Text(r["queue"] + ("" if r["slot_assigned"] or not r["_next"] else
+                                                          _(" (slot given at the next run)")))))
         if r["topic"]:
-            fields.append(("topic", Text(r["topic"])))
-        fields.append(("accounts", accounts))
+            fields.append((_("topic"), Text(r["topic"])))
+        fields.append((_("accounts"), accounts))
         records.append(Record(cells=[when, status, ident], title=Text(r["id"], style="bold cyan"), fields=fields,
-                              detail=[Text("accounts: ", style="dim").append_text(accounts)]))
-    show(console, ["Next publish", "Status", "Post / topic"], records, blank_between=True)
+                              detail=[Text(_("accounts: "), style="dim").append_text(accounts)]))
+    show(console, [_("Next publish"), _("Status"), _("Post / topic")], records, blank_between=True)
 
 
 def preview_panels(console: Console, items: list[dict[str, Any]], tz: tzinfo) -> None:
     """One panel per (post, account), styled per platform. ``items`` as from ``views.preview_items``."""
     if not items:
-        console.print("No posts match.")
+        console.print(_("No posts match."))
         return
     for it in items:
         if it.get("error"):
@@ -120,29 +123,32 @@ def preview_panels(console: Console, items: list[dict[str, Any]], tz: tzinfo) ->
         parts = it.get("thread") or [it["text"]]
         for i, part in enumerate(parts):
             if len(parts) > 1:
-                body.append(Text(f"── part {i + 1}/{len(parts)} ({it['part_lengths'][i]}) ──", style="dim"))
+                body.append(Text(_("── part {i}/{n} ({length}) ──").format(i=i + 1, n=len(parts), length=it["part_lengths"][i]),
+                                 style="dim"))
             body.append(Text(part))
         if it.get("link_card"):
-            body.append(Text(f"\n[link card] {it['link_card']}", style="underline"))
+            body.append(Text(_("\n[link card] {url}").format(url=it["link_card"]), style="underline"))
         for m in it.get("media", []):
             alt = m.get("alt")
             label = m.get("path") or m.get("url")
-            body.append(Text(f"\n[image] {label}", style="dim"))
-            body.append(Text(f"  alt: {alt}" if alt else "  alt: (missing)", style="dim" if alt else "yellow"))
+            body.append(Text(_("\n[image] {label}").format(label=label), style="dim"))
+            body.append(Text(_("  alt: {alt}").format(alt=alt) if alt else _("  alt: (missing)"), style="dim" if alt else "yellow"))
         when = it["_publish_at"]
         time_line = Text("\n")
         if when is not None:
-            time_line.append(f"next: {human(when, tz)}  ({when.astimezone(UTC):%Y-%m-%d %H:%M} UTC)", style="dim")
+            time_line.append(_("next: {local}  ({utc} UTC)").format(local=human(when, tz),
+                                                                      utc=f"{when.astimezone(UTC):%Y-%m-%d %H:%M}"),
+                             style="dim")
         else:
-            time_line.append("next: not scheduled", style="dim")
+            time_line.append(_("next: not scheduled"), style="dim")
         if it.get("repeat"):
-            time_line.append(f"  repeat: {it['repeat']}", style="dim")
+            time_line.append(_("  repeat: {repeat}").format(repeat=it["repeat"]), style="dim")
         body.append(time_line)
         limit = it["limit"]
-        count = Text(f"{it['length']}" + (f"/{limit}" if limit is not None else " chars"),
+        count = Text(f"{it['length']}" + (f"/{limit}" if limit is not None else _(" chars")),
                      style="bold" if it["fits"] else "bold red")
         if not it["fits"]:
-            count.append(" over the limit", style="bold red")
+            count.append(_(" over the limit"), style="bold red")
         title = Text()
         title.append(it["post"], style="bold cyan")
         title.append(f" → {it['account']} ({it['label']})")

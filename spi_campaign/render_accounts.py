@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from spi_campaign.i18n import _
+
 if TYPE_CHECKING:
     from spi_campaign.accounts import AccountRow, CheckRow
 
@@ -23,41 +25,41 @@ def accounts_table(console, rows: list[AccountRow]) -> None:
     from spi_campaign.layout import Record, show
 
     if not rows:
-        console.print("No accounts in config.yaml.")
+        console.print(_("No accounts in config.yaml."))
         return
     records = []
     for r in rows:
         creds = []
         if not r.credentials:
-            creds.append(Text("credentials: none needed", style="green"))
+            creds.append(Text(_("credentials: none needed"), style="green"))
         for name, is_set in r.credentials:
-            line = Text("set      " if is_set else "MISSING  ", style="green" if is_set else "bold red")
+            line = Text(_("set      ") if is_set else _("MISSING  "), style="green" if is_set else "bold red")
             creds.append(line.append(name))
         for name, is_set in r.optional_credentials:
-            line = Text("set      " if is_set else "optional ", style="green" if is_set else "dim")
+            line = Text(_("set      ") if is_set else _("optional "), style="green" if is_set else "dim")
             creds.append(line.append(name, style=None if is_set else "dim"))
         if r.posts is None:
             posts = Text("?")
         else:
-            posts = Text(f"{r.posts}" + (f" ({r.approved} approved)" if r.posts else ""))
+            posts = Text(f"{r.posts}" + (_(" ({n} approved)").format(n=r.approved) if r.posts else ""))
         options = [Text(f"{key}: {value}", style="dim") for key, value in r.options.items()]
         labelled = r.label != r.platform
-        fields = [("platform", Text(f"{r.platform} - {r.label}" if labelled else r.platform)), ("posts", posts)]
+        fields = [(_("platform"), Text(f"{r.platform} - {r.label}" if labelled else r.platform)), (_("posts"), posts)]
         fields += [(key, Text(str(value))) for key, value in r.options.items()]
         if not r.credentials:
-            fields.append(("credentials", Text("none needed", style="green")))
+            fields.append((_("credentials"), Text(_("none needed"), style="green")))
         for name, is_set in r.credentials:
-            fields.append(("set" if is_set else "MISSING", Text(name, style="" if is_set else "bold red")))
+            fields.append((_("set") if is_set else _("MISSING"), Text(name, style="" if is_set else "bold red")))
         for name, is_set in r.optional_credentials:
-            fields.append(("set" if is_set else "optional", Text(name, style="" if is_set else "dim")))
+            fields.append((_("set") if is_set else _("optional"), Text(name, style="" if is_set else "dim")))
         platform = Text(f"{r.platform}\n{r.label}" if labelled else r.platform)
         records.append(Record(cells=[Text(r.name, style="cyan"), platform, posts],
                               title=Text(r.name, style="bold cyan"), fields=fields, detail=options + creds))
-    show(console, ["Account", "Platform", "Posts"], records, blank_between=True)
+    show(console, [_("Account"), _("Platform"), _("Posts")], records, blank_between=True)
     missing = [r for r in rows if not r.ready]
     if missing:
-        console.print(Text(f"{len(missing)} account(s) cannot publish until the missing variables are set; "
-                           f"then run 'spi accounts check'.", style="yellow"))
+        console.print(Text(_("{n} account(s) cannot publish until the missing variables are set; "
+                             "then run 'spi accounts check'.").format(n=len(missing)), style="yellow"))
 
 
 def accounts_json(rows: list[AccountRow]) -> str:
@@ -72,7 +74,7 @@ def checks_table(console, rows: list[CheckRow]) -> None:
     from spi_campaign.layout import Record, show
 
     if not rows:
-        console.print("No accounts to check.")
+        console.print(_("No accounts to check."))
         return
     records = []
     for r in rows:
@@ -83,24 +85,25 @@ def checks_table(console, rows: list[CheckRow]) -> None:
             if r.detail:
                 who.append(f"\n{r.detail}", style="dim")
             if r.expires_at and not r.warnings:
-                who.append(f"\ntoken valid until {r.expires_at:%Y-%m-%d}", style="dim")
+                who.append(_("\ntoken valid until {date}").format(date=f"{r.expires_at:%Y-%m-%d}"), style="dim")
             for note in r.notes:
                 who.append(f"\n{note}", style="dim")
             for warning in r.warnings:
-                who.append(f"\nwarning: {warning}", style="yellow")
-            result = Text("ok, but see warning" if r.warnings else "ok", style="yellow" if r.warnings else "green")
+                who.append(_("\nwarning: {warning}").format(warning=warning), style="yellow")
+            result = Text(_("ok, but see warning") if r.warnings else _("ok"), style="yellow" if r.warnings else "green")
         else:
-            who = Text(r.error or "failed", style="red")
-            result = Text(f"FAILED ({r.kind})" if r.kind else "FAILED", style="bold red")
+            who = Text(r.error or _("failed"), style="red")
+            result = Text(_("FAILED ({kind})").format(kind=r.kind) if r.kind else _("FAILED"), style="bold red")
         records.append(Record(cells=[Text(r.name, style="cyan"), Text(r.platform), result],
                               title=Text(r.name, style="bold cyan"),
-                              fields=[("platform", Text(r.platform)), ("result", result),
-                                      ("posts as" if r.ok else "problem", who)],
+                              fields=[(_("platform"), Text(r.platform)), (_("result"), result),
+                                      (_("posts as") if r.ok else _("problem"), who)],
                               detail=[who]))
-    show(console, ["Account", "Platform", "Result"], records)
+    show(console, [_("Account"), _("Platform"), _("Result")], records)
     bad = sum(1 for r in rows if not r.ok)
     warned = sum(1 for r in rows if r.ok and r.warnings)
-    console.print(Text(f"{len(rows) - bad} ok, {bad} failed" + (f", {warned} with a warning" if warned else ""),
+    console.print(Text(_("{ok} ok, {bad} failed").format(ok=len(rows) - bad, bad=bad)
+                       + (_(", {n} with a warning").format(n=warned) if warned else ""),
                        style="bold red" if bad else "yellow" if warned else "green"))
 
 

@@ -19,6 +19,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.timeutil import UTC
 
 MARKS = {"planned": "○", "pending": "…", "publishing": "→", "published": "✓", "failed": "✗", "unknown": "?",
@@ -111,14 +112,16 @@ def table(console: Console, entries, tz: tzinfo, zone: str, first: date, last: d
     width = console.width
     days = _groups(entries, tz)
     narrow = width < NARROW
-    title = f"{first:%Y-%m-%d} to {last:%Y-%m-%d}, times in {zone}: {len(entries)} publication(s)"
+    title = _("{first} to {last}, times in {zone}: {n} publication(s)").format(
+        first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}", zone=zone, n=len(entries))
     _fill(console, [Text(w, style="bold") for w in title.split(" ")], 0, width, " ")
     if narrow:
         for (year, week), ds in groupby(sorted(days), key=lambda d: d.isocalendar()[:2]):
             ds = list(ds)
             monday = ds[0] - timedelta(days=ds[0].weekday())
             console.print()
-            console.print(Text(f"Week {week} {year}: {monday:%d %b} - {monday + timedelta(days=6):%d %b}",
+            console.print(Text(_("Week {week} {year}: {start} - {end}").format(
+                week=week, year=year, start=f"{monday:%d %b}", end=f"{monday + timedelta(days=6):%d %b}"),
                                style="bold underline"), soft_wrap=True)
             for d in ds:
                 for local, _post, head, items in days[d]:
@@ -138,7 +141,7 @@ def table(console: Console, entries, tz: tzinfo, zone: str, first: date, last: d
                     _fill(console, _account_tokens(items), 6, width)
             month = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
     if not entries:
-        console.print("No publications in this range.")
+        console.print(_("No publications in this range."))
         return
     console.print()
     legend = [Text(f"{m} {s}") for s, m in MARKS.items() if any(e.state == s for e in entries)]

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from spi_campaign.i18n import N_, _, ngettext
+
+
 if TYPE_CHECKING:
     from spi_campaign.doctor import DoctorReport
 
 STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red", "skipped": "dim"}
-LABEL = {"ok": "ok", "warning": "WARNING", "problem": "PROBLEM", "skipped": "skipped"}
+LABEL = {"ok": N_("ok"), "warning": N_("WARNING"), "problem": N_("PROBLEM"), "skipped": N_("skipped")}
 
 
 def doctor_table(console, rep: DoctorReport) -> None:
@@ -20,16 +23,16 @@ def doctor_table(console, rep: DoctorReport) -> None:
 
     records = []
     for f in rep.findings:
-        status = Text(LABEL[f.status], style=STYLE[f.status])
+        status = Text(_(LABEL[f.status]), style=STYLE[f.status])
         detail = Text(f.detail, style="red" if f.status == "problem" else "dim" if f.status == "skipped" else "")
         records.append(Record(cells=[Text(f.section, style="cyan"), Text(f.check), status],
                               title=Text(f"{f.section}: {f.check}", style="bold cyan"),
-                              fields=[("status", status), ("detail", detail)], detail=[detail] if f.detail else []))
-    show(console, ["Section", "Check", "Status"], records)
+                              fields=[(_("status"), status), (_("detail"), detail)], detail=[detail] if f.detail else []))
+    show(console, [_("Section"), _("Check"), _("Status")], records)
     problems, warnings = rep.count("problem"), rep.count("warning")
-    console.print(Text(f"{problems} problem{'s' if problems != 1 else ''}, "
-                       f"{warnings} warning{'s' if warnings != 1 else ''}"
-                       + ("" if rep.online else " (local checks only; --online also asks the platforms)"),
+    console.print(Text(ngettext("{n} problem", "{n} problems", problems).format(n=problems) + ", "
+                       + ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings)
+                       + ("" if rep.online else _(" (local checks only; --online also asks the platforms)")),
                        style="bold red" if problems else "yellow" if warnings else "green"))
 
 

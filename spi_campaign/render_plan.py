@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.render_calendar import MARKS, _fill
 
 
@@ -25,8 +26,9 @@ def _print(console: Console, text: Text | str, style: str = "") -> None:
 def table(console: Console, plan: dict[str, Any], zone: str) -> None:
     width = console.width
     pubs = plan["publications"]
-    _print(console, f"Plan {plan['from'][:16].replace('T', ' ')} to {plan['to'][:16].replace('T', ' ')} "
-                    f"({zone}): {len(pubs)} publication(s)", "bold")
+    _print(console, _("Plan {start} to {end} ({zone}): {n} publication(s)").format(
+        start=plan["from"][:16].replace("T", " "), end=plan["to"][:16].replace("T", " "), zone=zone, n=len(pubs)),
+        "bold")
     for day, items in groupby(pubs, key=lambda p: p["at"][:10]):
         items = list(items)
         _print(console, "")
@@ -45,23 +47,24 @@ def table(console: Console, plan: dict[str, Any], zone: str) -> None:
                 toks.append(Text(t))
             _fill(console, toks, 6, width)
     _print(console, "")
-    _fill(console, [Text("By platform:", style="bold")] + [Text(f"{k} {v}") for k, v in plan["by_platform"].items()],
+    _fill(console, [Text(_("By platform:"), style="bold")] + [Text(f"{k} {v}") for k, v in plan["by_platform"].items()],
           0, width)
-    _fill(console, [Text("By topic:", style="bold")] + [Text(f"{k} {v}") for k, v in plan["by_topic"].items()],
+    _fill(console, [Text(_("By topic:"), style="bold")] + [Text(f"{k} {v}") for k, v in plan["by_topic"].items()],
           0, width)
     x = plan["x"]
-    line = (f"X: {x['posts']} post(s), {x['with_url']} with a URL: about ${x['cost_usd']:.2f} "
-            f"(${x['price_usd']} a post, ${x['price_with_url_usd']} with a URL)")
+    line = _("X: {n} post(s), {with_url} with a URL: about ${cost} (${price} a post, ${price_url} with a URL)").format(
+        n=x["posts"], with_url=x["with_url"], cost=f"{x['cost_usd']:.2f}", price=x["price_usd"],
+        price_url=x["price_with_url_usd"])
     if x["with_url"]:
-        line += (f"; link-free X variants would cost ${x['link_free_cost_usd']:.2f}, "
-                 f"saving ${x['link_free_saving_usd']:.2f}")
+        line += _("; link-free X variants would cost ${cost}, saving ${saving}").format(
+            cost=f"{x['link_free_cost_usd']:.2f}", saving=f"{x['link_free_saving_usd']:.2f}")
     _fill(console, [Text(w) for w in line.split(" ")], 0, width, " ")
     warnings = plan["warnings"]
     _print(console, "")
     if not warnings:
-        _print(console, "No warnings.", "green")
+        _print(console, _("No warnings."), "green")
         return
-    _print(console, f"{len(warnings)} warning(s):", "bold yellow")
+    _print(console, _("{n} warning(s):").format(n=len(warnings)), "bold yellow")
     for w in warnings:
         words = [Text(f"{w['day'] or '-'}", style="bold"), Text(w["kind"], style="yellow")]
         words += [Text(t) for t in w["message"].split(" ")]

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from spi_campaign.engine import Outcome, RunReport, SyncReport
+from spi_campaign.i18n import N_, _, ngettext
 from spi_campaign.ledger import Publication
 from spi_campaign.models import Rendered
 from spi_campaign.timeutil import human, iso
@@ -23,6 +24,17 @@ RESULT_STYLES = {"published": "green", "failed": "bold red", "unknown": "bold ma
                  "deferred": "yellow", "released": "yellow", "refused": "yellow", "dry-run": "cyan"}
 STATE_STYLES = {"pending": "white", "publishing": "cyan", "published": "green", "failed": "bold red",
                 "unknown": "bold magenta", "missed": "red", "skipped": "grey50"}
+# How states and run results read in text output (JSON keeps the English data values).
+STATE_LABELS = {"pending": N_("pending"), "publishing": N_("publishing"), "published": N_("published"),
+                "failed": N_("failed"), "unknown": N_("unknown"), "missed": N_("missed"), "skipped": N_("skipped"),
+                "held": N_("held"), "cancelled": N_("cancelled")}
+RUN_LABELS = {"retry": N_("{n} retry scheduled"), "deferred": N_("{n} deferred"), "failed": N_("{n} failed"),
+              "unknown": N_("{n} unknown"), "held": N_("{n} held"), "lost": N_("{n} lost"),
+              "unrecorded": N_("{n} unrecorded")}
+
+
+def state_label(state: str) -> str:
+    return _(STATE_LABELS[state]) if state in STATE_LABELS else state
 
 _print_lock = threading.Lock()
 
@@ -74,7 +86,7 @@ def outcome_line(console: Console, o: Outcome, tz: tzinfo) -> None:
     if o.url:
         t.append(f" {o.url}", style="underline")
     if o.result in ("retry", "deferred") and o.next_attempt:
-        t.append(f" next attempt {human(o.next_attempt, tz)}", style="yellow")
+        t.append(_(" next attempt {when}").format(when=human(o.next_attempt, tz)), style="yellow")
     if o.error and o.result != "published":
         t.append(f" - {o.error}")
     _print(console, t, timed=True)
@@ -84,13 +96,15 @@ def dry_run_post(console: Console, r: Rendered, tz: tzinfo) -> None:
     """What a dry run would publish, in full."""
     body = Text(r.text)
     if r.link:
-        body.append(f"\n[link card] {r.link}", style="underline")
+        body.append(_("\n[link card] {url}").format(url=r.link), style="underline")
     for i, part in enumerate(r.thread[1:], start=2):
-        body.append(f"\n--- part {i} ---\n", style="grey50")
+        body.append(_("\n--- part {i} ---\n").format(i=i), style="grey50")
         body.append(part)
     for m in r.media:
-        body.append(f"\n[image] {m.path or m.url}" + (f" (alt: {m.alt})" if m.alt else ""), style="grey50")
-    title = Text(f"would publish {r.post_id} -> {r.account} ({r.platform}) @ {human(r.occurrence, tz)}")
+        body.append(_("\n[image] {label}").format(label=m.path or m.url)
+                    + (_(" (alt: {alt})").format(alt=m.alt) if m.alt else ""), style="grey50")
+    title = Text(_("would publish {post} -> {account} ({platform}) @ {when}").format(
+        post=r.post_id, account=r.account, platform=r.platform, when=human(r.occurrence, tz)))
     with _print_lock:
         console.print(Panel(body, title=title, title_align="left", border_style="cyan"))
 
@@ -106,77 +120,82 @@ def _key_line(console: Console, label: str, style: str, r: Publication, tz: tzin
 def sync_report(console: Console, s: SyncReport, tz: tzinfo) -> None:
     """Everything the sync found that a person should know."""
     for f in s.broken_files:
-        _print(console, Text(f"error: {s.reasons.get(f, f)} - the file cannot be read; its posts are held "
-                             "(not published, not cancelled) until it is fixed", style="bold red"))
+        _print(console, Text(_("error: {reason} - the file cannot be read; its posts are held "
+                               "(not published, not cancelled) until it is fixed").format(reason=s.reasons.get(f, f)),
+                             style="bold red"))
     for pid in s.invalid_posts:
         why = s.reasons.get(pid)
-        _print(console, Text(f"error: post '{pid}' is held" + (f": {why}" if why else "")
-                             + " (see 'spi post validate')", style="bold red"))
+        _print(console, Text((_("error: post '{post}' is held: {why} (see 'spi post validate')") if why else
+                              _("error: post '{post}' is held (see 'spi post validate')")).format(post=pid, why=why),
+                             style="bold red"))
     for r in s.missed:
-        _key_line(console, "missed    ", "red", r, tz, r.error or "older than the catch-up window")
+        _key_line(console, _("missed    "), "red", r, tz, r.error or _("older than the catch-up window"))
     for r, why in s.skipped:
-        _key_line(console, "skipped   ", "grey50", r, tz, why)
+        _key_line(console, _("skipped   "), "grey50", r, tz, why)
     for r in s.revived:
-        _key_line(console, "scheduled ", "green", r, tz, "scheduled again")
+        _key_line(console, _("scheduled "), "green", r, tz, _("scheduled again"))
     for r in s.held_due:
-        _key_line(console, "held      ", "bold red", r, tz, f"due but not published: {r.hold}")
+        _key_line(console, _("held      "), "bold red", r, tz, _("due but not published: {why}").format(why=r.hold))
     for r in s.edited:
-        t = Text("warning: ", style="yellow")
-        t.append(f"post '{r.post}' was edited after it was published to {r.account} "
-                 f"({human(r.published_at or r.claimed_at, tz)}); the change is not republished")
+        t = Text(_("warning: "), style="yellow")
+        t.append(_("post '{post}' was edited after it was published to {account} ({when}); "
+                   "the change is not republished").format(post=r.post, account=r.account,
+                                                           when=human(r.published_at or r.claimed_at, tz)))
         _print(console, t)
     for pid, account, occ, old in s.renamed:
-        t = Text("warning: ", style="yellow")
-        t.append(f"post '{pid}' is not published to {account} @ {human(occ, tz)}: post '{old.post}', no longer "
-                 f"in the post files, is {old.state} there at that time (renamed?); to publish it anyway: "
-                 f"spi post publish {pid} --account {account}")
+        t = Text(_("warning: "), style="yellow")
+        t.append(_("post '{post}' is not published to {account} @ {when}: post '{old}', no longer in the post "
+                   "files, is {state} there at that time (renamed?); to publish it anyway: "
+                   "spi post publish {post} --account {account}").format(
+                     post=pid, account=account, when=human(occ, tz), old=old.post, state=old.state))
         _print(console, t)
     for r in s.became_unknown:
-        _key_line(console, "unknown   ", "bold magenta", r, tz, r.error)
+        _key_line(console, _("unknown   "), "bold magenta", r, tz, r.error)
     for r, state, url in s.reconciled:
         if state == "published":
-            _key_line(console, "checked   ", "green", r, tz, f"found on the platform: published {url or ''}".rstrip())
+            _key_line(console, _("checked   "), "green", r, tz,
+                      _("found on the platform: published {url}").format(url=url or "").rstrip())
         else:
-            _key_line(console, "checked   ", "yellow", r, tz, "not found on the platform: will be published again")
+            _key_line(console, _("checked   "), "yellow", r, tz, _("not found on the platform: will be published again"))
     for r in s.unknown:
-        _key_line(console, "unknown   ", "bold magenta", r, tz,
-                  "may be live: check the platform, then 'spi post resolve "
-                  f"{r.post} --account {r.account} --published URL' or '--not-published' "
-                  f"(or 'spi post retry {r.post} --account {r.account}')")
+        _key_line(console, _("unknown   "), "bold magenta", r, tz,
+                  _("may be live: check the platform, then 'spi post resolve {post} --account {account} "
+                    "--published URL' or '--not-published' (or 'spi post retry {post} --account {account}')")
+                  .format(post=r.post, account=r.account))
 
 
 def run_summary(console: Console, rep: RunReport, tz: tzinfo) -> None:
     """The last lines of publish-due."""
     counts = {k: rep.count(k) for k in ("published", "retry", "deferred", "failed", "unknown", "held", "lost",
                                         "unrecorded")}
-    t = Text("dry run: " if rep.dry_run else "")
-    t.append(f"{counts['published']} {'would be published' if rep.dry_run else 'published'}",
+    t = Text(_("dry run: ") if rep.dry_run else "")
+    t.append((_("{n} would be published") if rep.dry_run else _("{n} published")).format(n=counts["published"]),
              style="green" if counts["published"] else "")
     for k, style in (("retry", "yellow"), ("deferred", "yellow"), ("failed", "bold red"), ("unknown", "bold magenta"),
                      ("held", "bold red"), ("lost", "bold red"), ("unrecorded", "bold red")):
         if counts[k]:
             t.append(", ")
-            t.append(f"{counts[k]} {'retry scheduled' if k == 'retry' else k}", style=style)
+            t.append(_(RUN_LABELS[k]).format(n=counts[k]), style=style)
     s = rep.sync
     if s.missed:
         t.append(", ")
-        t.append(f"{len(s.missed)} missed", style="red")
+        t.append(_("{n} missed").format(n=len(s.missed)), style="red")
     if s.skipped:
-        t.append(f", {len(s.skipped)} skipped")
+        t.append(_(", {n} skipped").format(n=len(s.skipped)))
     if s.held_due:
         t.append(", ")
-        t.append(f"{len(s.held_due)} held", style="bold red")
+        t.append(_("{n} held").format(n=len(s.held_due)), style="bold red")
     if s.unknown:
         t.append(", ")
-        t.append(f"{len(s.unknown)} awaiting a decision (unknown)", style="bold magenta")
+        t.append(_("{n} awaiting a decision (unknown)").format(n=len(s.unknown)), style="bold magenta")
     later = [o for o in rep.outcomes if o.result in ("retry", "deferred") and o.next_attempt]
     if later:
         first = min(o.next_attempt for o in later)  # type: ignore[type-var]
-        t.append(f". Next retry due {human(first, tz)}")
+        t.append(_(". Next retry due {when}").format(when=human(first, tz)))
     elif rep.next_due:
-        t.append(f". Next publication due {human(rep.next_due, tz)}")
+        t.append(_(". Next publication due {when}").format(when=human(rep.next_due, tz)))
     if rep.dry_run:
-        t.append(". Nothing was written.")
+        t.append(_(". Nothing was written."))
     _print(console, t)
     if rep.problems:
         problems_summary(console, rep.problems)
@@ -189,10 +208,11 @@ def problems_summary(console: Console, rows: list[Publication]) -> None:
     for r in rows:
         st = "held" if r.state == "pending" else r.state
         states[st] = states.get(st, 0) + 1
-    detail = ", ".join(f"{n} {st}" for st, n in sorted(states.items()))
+    detail = ", ".join(f"{n} {state_label(st)}" for st, n in sorted(states.items()))
     n = len(rows)
-    _print(console, Text(f"{n} publication{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention "
-                         f"({detail}): spi post status --problems", style="bold red"))
+    _print(console, Text(ngettext("{n} publication needs attention ({detail}): spi post status --problems",
+                                  "{n} publications need attention ({detail}): spi post status --problems", n)
+                         .format(n=n, detail=detail), style="bold red"))
 
 
 def status_record(r: Publication, tz: tzinfo, *, held: bool = False, queued: dict | None = None) -> dict[str, Any]:
@@ -239,15 +259,17 @@ def status_counts(console: Console, counts: dict[str, int], problems: int, shown
     """The head of ``status``'s default view."""
     if not counts:
         return
-    t = Text("ledger: ")
-    t.append(", ".join(f"{counts[s]} {s}" for s in sorted(counts, key=lambda s: -counts[s])))
+    t = Text(_("ledger: "))
+    t.append(", ".join(f"{counts[s]} {state_label(s)}" for s in sorted(counts, key=lambda s: -counts[s])))
     _print(console, t)
     if problems:
-        _print(console, Text(f"{problems} need attention (shown first; all of them: spi post status --problems)",
+        _print(console, Text(_("{n} need attention (shown first; all of them: spi post status --problems)")
+                             .format(n=problems),
                              style="bold red"))
     total = sum(counts.values())
     if shown < total:
-        _print(console, Text(f"newest {shown} of {total} shown; --all, --since/--until or --state for more",
+        _print(console, Text(_("newest {shown} of {total} shown; --all, --since/--until or --state for more")
+                             .format(shown=shown, total=total),
                              style="dim"))
 
 
@@ -256,8 +278,8 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
     """``filtered``: rows were selected by post, state or account.
     ``queued``: (post, slot) -> queue (see ``status_record``)."""
     if not rows:
-        console.print("No publications match." if filtered else
-                      "No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule').")
+        console.print(_("No publications match.") if filtered else
+                      _("No publications in the ledger yet (run 'spi post publish-due' or 'spi post schedule')."))
         return
     # A grid (the URL, error or next attempt on lines of their own under the
     # row) when it fits, else one block per publication: ids and URLs are
@@ -266,18 +288,18 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
 
     records = []
     for r in rows:
-        state = Text(r.state, style=STATE_STYLES.get(r.state, ""))
+        state = Text(state_label(r.state), style=STATE_STYLES.get(r.state, ""))
         detail = Text()
-        fields: list[tuple[str, Text]] = [("occurrence", Text(human(r.occurrence, tz))), ("state", state),
-                                          ("attempts", Text(str(r.attempts)))]
+        fields: list[tuple[str, Text]] = [(_("occurrence"), Text(human(r.occurrence, tz))), (_("state"), state),
+                                          (_("attempts"), Text(str(r.attempts)))]
         when = Text(human(r.occurrence, tz))
         q = (queued or {}).get((r.post, r.occurrence))
         if q is not None:
-            when.append(f"\nslot of queue {q}", style="dim")
-            fields.append(("queue", Text(q)))
+            when.append(_("\nslot of queue {queue}").format(queue=q), style="dim")
+            fields.append((_("queue"), Text(q)))
         if r.state == "pending" and r.next_attempt:
-            detail.append(f"next attempt {human(r.next_attempt, tz)}", style="yellow")
-            fields.append(("next attempt", Text(human(r.next_attempt, tz), style="yellow")))
+            detail.append(_("next attempt {when}").format(when=human(r.next_attempt, tz)), style="yellow")
+            fields.append((_("next attempt"), Text(human(r.next_attempt, tz), style="yellow")))
         if r.url:
             if detail:
                 detail.append(" ")
@@ -288,7 +310,7 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
             if detail:
                 detail.append(" ")
             detail.append(info)
-            fields.append(("error" if r.error else "held", Text(info)))
+            fields.append((_("error") if r.error else _("held"), Text(info)))
         who = Text(r.post, style="cyan")
         who.append("\n-> ")
         who.append(r.account, style="cyan")
@@ -297,7 +319,7 @@ def status_table(console: Console, rows: list[Publication], tz: tzinfo, *, filte
         title.append(r.account, style="bold cyan")
         records.append(Record(cells=[when, state, Text(str(r.attempts)), who],
                               title=title, fields=fields, detail=[detail] if detail else []))
-    show(console, ["occurrence", "state", "att", "post -> account"], records)
+    show(console, [_("occurrence"), _("state"), _("att"), _("post -> account")], records)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.state] = counts.get(r.state, 0) + 1
@@ -330,9 +352,9 @@ def upcoming(console: Console, rows: Iterable[Publication], tz: tzinfo, limit: i
     """The next ``limit`` pending publications, soonest first (the daemon's start-up plan)."""
     rows = sorted(rows, key=lambda r: (r.due_at, r.post, r.account))
     if not rows:
-        message(console, "nothing pending: waiting for new posts")
+        message(console, _("nothing pending: waiting for new posts"))
         return
-    message(console, f"next {min(limit, len(rows))} of {len(rows)} pending publication(s):")
+    message(console, _("next {n} of {total} pending publication(s):").format(n=min(limit, len(rows)), total=len(rows)))
     for r in rows[:limit]:
         t = Text("  ")
         t.append(human(r.due_at, tz))

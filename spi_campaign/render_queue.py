@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from spi_campaign.i18n import _
 from spi_campaign.models import Config
 from spi_campaign.timeutil import human
 
@@ -44,7 +45,7 @@ def queue_table(console: Console, entries: list[dict[str, Any]], config: Config)
     from spi_campaign.layout import Record, show
 
     if not config.slots:
-        console.print("No queues: give an account (or a group) slots: in config.yaml (README, \"Time slots\").")
+        console.print(_("No queues: give an account (or a group) slots: in config.yaml (README, \"Time slots\")."))
         return
     by_queue: dict[str, list[dict[str, Any]]] = {}
     for e in entries:
@@ -54,26 +55,26 @@ def queue_table(console: Console, entries: list[dict[str, Any]], config: Config)
     for name in sorted(by_queue):
         rows = by_queue[name]
         slots = config.slots.get(name)
-        head = Text(f"Queue {name}", style="bold")
-        head.append(f" — {slots.describe() if slots else 'no slots'} ({config.timezone_name})", style="dim")
+        head = Text(_("Queue {name}").format(name=name), style="bold")
+        head.append(f" — {slots.describe() if slots else _('no slots')} ({config.timezone_name})", style="dim")
         console.print(head)
         if not rows:
-            console.print("  no queued posts")
+            console.print(_("  no queued posts"))
             continue
         records = []
         for e in rows:
             ident = Text(e["post"], style="cyan")
             if e["priority"]:
-                ident.append(f" (priority {e['priority']})", style="dim")
+                ident.append(_(" (priority {n})").format(n=e["priority"]), style="dim")
             detail = []
             if e["reason"]:
                 detail.append(Text(e["reason"], style="red"))
-            fields = [("slot", _when(e, config)), ("state", _state(e)), ("file", Text(e["file"]))]
+            fields = [(_("slot"), _when(e, config)), (_("state"), _state(e)), (_("file"), Text(e["file"]))]
             if e["reason"]:
-                fields.append(("why", Text(e["reason"], style="red")))
+                fields.append((_("why"), Text(e["reason"], style="red")))
             records.append(Record(cells=[_when(e, config), _state(e), ident], title=Text(e["post"], style="bold cyan"),
                                   fields=fields, detail=detail))
-        show(console, ["slot", "state", "post"], records)
+        show(console, [_("slot"), _("state"), _("post")], records)
         console.print()
 
 
@@ -92,8 +93,8 @@ def moves(console: Console, config: Config, before: dict, plan, *, done: bool = 
         t.append(f" ({row.target}): {human(old.slot, tz) if old else 'no slot'} -> {human(row.slot, tz)}")
         console.print(t, soft_wrap=True)
     for pid, why in sorted(plan.unplaced.items()):
-        console.print(Text(f"{pid}: not placed: {why}", style="red"), soft_wrap=True)
-    verb = "moved" if done else "would move"
-    console.print(f"{changed} post(s) {verb}, {kept} keep their slot" + ("" if done or not changed else
-                                                                          " (nothing changed yet)"))
+        console.print(Text(_("{post}: not placed: {why}").format(post=pid, why=why), style="red"), soft_wrap=True)
+    summary = _("{n} post(s) moved, {kept} keep their slot") if done else \
+        _("{n} post(s) would move, {kept} keep their slot")
+    console.print(summary.format(n=changed, kept=kept) + ("" if done or not changed else _(" (nothing changed yet)")))
     return changed

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _
 from spi_campaign.safeio import name_problem
 from spi_campaign.timeutil import get_zone, now_utc
 
@@ -33,9 +34,9 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
     }
     bad = name_problem(directory / SAMPLE_POST)
     if bad:
-        raise SpiError(f"cannot create a campaign in {directory}: {bad}")
+        raise SpiError(_("cannot create a campaign in {dir}: {reason}").format(dir=directory, reason=bad))
     if directory.exists() and not directory.is_dir():
-        raise SpiError(f"{directory} exists and is not a folder")
+        raise SpiError(_("{dir} exists and is not a folder").format(dir=directory))
     results = []
     for rel, text in files.items():
         target = directory / rel

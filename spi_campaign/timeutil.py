@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 
+from spi_campaign.i18n import _
+
 UTC = timezone.utc
 
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|s)", re.IGNORECASE)
@@ -31,26 +33,27 @@ def parse_duration(value: object) -> timedelta:
 
     Raises ValueError with a user-facing message."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as 6h, 30m or 1d")
+        raise ValueError(_("expected a duration such as 6h, 30m or 1d"))
     if isinstance(value, (int, float)):
         if value != value:  # NaN
-            raise ValueError(f"expected a duration such as 6h, 30m or 1d, got {short_repr(value)}")
+            raise ValueError(_("expected a duration such as 6h, 30m or 1d, got {value}").format(value=short_repr(value)))
         if value < 0:
-            raise ValueError("a duration cannot be negative")
+            raise ValueError(_("a duration cannot be negative"))
         seconds = value
     elif not isinstance(value, str) or not _DURATION_FULL.match(value):
-        raise ValueError(f"expected a duration such as 6h, 30m or 1d, got {short_repr(value)}")
+        raise ValueError(_("expected a duration such as 6h, 30m or 1d, got {value}").format(value=short_repr(value)))
     else:
         seconds = sum(int(n) * _UNITS[u.lower()] for n, u in _DURATION.findall(value))
     if seconds > MAX_DURATION.total_seconds():
-        raise ValueError(f"duration {short_repr(value)} is too long (at most {MAX_DURATION.days}d)")
+        raise ValueError(_("duration {value} is too long (at most {days}d)").format(value=short_repr(value),
+                                                                                  days=MAX_DURATION.days))
     return timedelta(seconds=seconds)
 
 
 def get_zone(name: str) -> tzinfo:
     """Return the IANA zone ``name``; raises ValueError for unknown names."""
     if not isinstance(name, str) or not name or name.startswith(("/", ".")) or ".." in name:
-        raise ValueError(f"unknown timezone {short_repr(name)}")
+        raise ValueError(_("unknown timezone {name}").format(name=short_repr(name)))
     return _zone(name)
 
 
@@ -61,7 +64,8 @@ def _zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"unknown timezone {short_repr(name)} (use an IANA name such as Asia/Makassar)") from None
+        raise ValueError(_("unknown timezone {name} (use an IANA name such as Asia/Makassar)")
+                         .format(name=short_repr(name))) from None
 
 
 def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = False,
@@ -81,26 +85,31 @@ def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = 
         dt = value
     elif isinstance(value, date):
         if not allow_date:
-            raise ValueError(f"{field} {value.isoformat()} has no time of day; write e.g. {value.isoformat()} 09:00")
+            raise ValueError(_("{field} {text} has no time of day; write e.g. {text} 09:00")
+                             .format(field=field, text=value.isoformat()))
         dt = datetime.combine(value, time.max if end_of_day else time.min)
     elif isinstance(value, str):
         text = value.strip()
         if _is_bare_date(text):
             if not allow_date:
-                raise ValueError(f"{field} '{text}' has no time of day; write e.g. {text} 09:00")
+                raise ValueError(_("{field} '{text}' has no time of day; write e.g. {text} 09:00")
+                                 .format(field=field, text=text))
             try:
                 d = date.fromisoformat(text)
             except ValueError as exc:
-                raise ValueError(f"{field} '{text}' is not a real date ({exc})") from None
+                raise ValueError(_("{field} '{text}' is not a real date ({reason})")
+                                 .format(field=field, text=text, reason=exc)) from None
             dt = datetime.combine(d, time.max if end_of_day else time.min)
         else:
             dt = _parse_text(text, field)
             naive_text = True
     else:
-        raise ValueError(f"{field} must be a date-time such as 2026-12-09 09:00, got {type_name(value)}")
+        raise ValueError(_("{field} must be a date-time such as 2026-12-09 09:00, got {type}")
+                         .format(field=field, type=type_name(value)))
     if not MIN_YEAR <= dt.year <= MAX_YEAR:
         shown = value.isoformat() if isinstance(value, date) else str(value).strip()
-        raise ValueError(f"{field} '{shown}' is out of range (the year must be {MIN_YEAR} to {MAX_YEAR})")
+        raise ValueError(_("{field} '{text}' is out of range (the year must be {min} to {max})")
+                         .format(field=field, text=shown, min=MIN_YEAR, max=MAX_YEAR))
     if dt.tzinfo is None:
         local = dt.replace(tzinfo=tz)
         if local.utcoffset() == dt.replace(tzinfo=tz, fold=1).utcoffset():    # the usual case, cheaply
@@ -133,23 +142,26 @@ _FRACTION_OF_MINUTE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:T|\s+)[0-9]
 
 
 def _parse_text(text: str, field: str) -> datetime:
-    example = "e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00"
+    example = _("e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00")
     if not text.isascii():
-        raise ValueError(f"{field} '{text}' is not an ISO-8601 date-time ({example}; digits 0-9 only)")
+        raise ValueError(_("{field} '{text}' is not an ISO-8601 date-time ({example}; digits 0-9 only)")
+                         .format(field=field, text=text, example=example))
     m = _DOT_TIME.match(text) if "." in text or "," in text else None
     if m is not None:
         day, hh, mm, ss, off = m.groups()
         text = f"{day}T{hh.zfill(2)}:{mm}" + (f":{ss}" if ss else "") + (off or "").strip()
     elif ("." in text or "," in text) and _FRACTION_OF_MINUTE.match(text):
-        raise ValueError(f"{field} '{text}' is not a clock time: write 09:30 or 09.30 (hours and minutes), "
-                         f"{example}")
+        raise ValueError(_("{field} '{text}' is not a clock time: write 09:30 or 09.30 (hours and minutes), "
+                           "{example}").format(field=field, text=text, example=example))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError as exc:
         reason = str(exc)
         if "out of range" in reason or "must be in" in reason:
-            raise ValueError(f"{field} '{text}' is not a real date or time ({reason})") from None
-        raise ValueError(f"{field} '{text}' is not an ISO-8601 date-time ({example})") from None
+            raise ValueError(_("{field} '{text}' is not a real date or time ({reason})")
+                             .format(field=field, text=text, reason=reason)) from None
+        raise ValueError(_("{field} '{text}' is not an ISO-8601 date-time ({example})")
+                         .format(field=field, text=text, example=example)) from None
 
 
 def _hm(td: timedelta) -> str:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from spi_campaign.adapters import registry
+from spi_campaign.i18n import N_, _
 from spi_campaign.media import sniff_image, type_names
 from spi_campaign.safeio import NotRegularFile
 from spi_campaign.safeio import head as read_head
@@ -24,6 +25,8 @@ from spi_campaign.recurrence import next_publish
 from spi_campaign.templates_render import TemplateError, check_syntax, render_title, sources
 from spi_campaign.timeutil import human, now_utc
 
+# The "in the past" warning; views.py recognises it (in either language) to drop it for published posts.
+PAST_WARNING = N_("publish time {when} is in the past")
 _MENTION = re.compile(r"(?<![\w@])@(\w{1,30})")
 _HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")
 
@@ -83,17 +86,21 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
         upcoming = next_publish(post, now, cfg.timezone)
         if post.status == "approved":
             if post.repeat and upcoming is None and (post.until is None or post.until >= now):
+                after = human(max(post.publish_at, now), cfg.timezone)
                 add(post.line_of("repeat"), None, "warning",
-                    f"repeat '{post.repeat}' never happens after {human(max(post.publish_at, now), cfg.timezone)}"
-                    + (f" and before until {human(post.until, cfg.timezone)}" if post.until else "")
-                    + ": the post is never published")
+                    (_("repeat '{repeat}' never happens after {after} and before until {until}: "
+                       "the post is never published") if post.until else
+                     _("repeat '{repeat}' never happens after {after}: the post is never published"))
+                    .format(repeat=post.repeat, after=after,
+                            until=human(post.until, cfg.timezone) if post.until else ""))
             elif upcoming is None or upcoming < now:
                 when = human(post.publish_at, cfg.timezone)
                 add(post.line_of("publish_at"), None, "warning",
-                    f"publish time {when} is in the past" + (" and the repeat has ended" if post.repeat else ""))
+                    _(PAST_WARNING).format(when=when) + (_(" and the repeat has ended") if post.repeat else ""))
         elif post.status == "draft" and upcoming is not None and now <= upcoming <= now + timedelta(hours=24):
             add(post.line_of("status"), None, "warning",
-                f"still a draft but due {human(upcoming, cfg.timezone)} (within 24 hours); approve or move it")
+                _("still a draft but due {when} (within 24 hours); approve or move it")
+                .format(when=human(upcoming, cfg.timezone)))
 
     # Alt text: once per distinct image of the post, whatever account uses it.
     seen_media: set[tuple] = set()
@@ -105,7 +112,8 @@ def _check_post(post: Post, campaign: Campaign, now: datetime) -> None:
             seen_media.add(key)
             if not m.alt:
                 add(m.line or post.line_of("media"), None, "warning",
-                    f"image {_media_name(m)} has no alt text (write what it shows, for screen-reader users)")
+                    _("image {name} has no alt text (write what it shows, for screen-reader users)")
+                    .format(name=_media_name(m)))
 
     templated = _template_syntax(post, add)   # None: a syntax error, already reported once
     missing: set[Path] = set()
@@ -153,49 +161,57 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
     for i, (part, limit) in enumerate(zip(rendered.parts, cls.part_limits(rendered, account))):
         if limit is None or (cls.fits(part) if limit == limits.text else cls.measure(part) <= limit):
             continue
-        where = f"thread part {i + 1}" if rendered.thread else "text"
+        where = _("thread part {i}").format(i=i + 1) if rendered.thread else _("text")
         if i == 0 and rendered.media and limit != limits.text:
-            where += " (a caption, with images)"
+            where += _(" (a caption, with images)")
         add(_text_line(post, account, "thread" if rendered.thread else "text"), name, "error",
-            f"{where} is {cls.measure(part)} characters on {label}, over its limit of {limit}"
-            + (" (add a shorter variant for this platform)" if not rendered.thread else ""))
+            _("{where} is {n} characters on {platform}, over its limit of {limit}")
+            .format(where=where, n=cls.measure(part), platform=label, limit=limit)
+            + (_(" (add a shorter variant for this platform)") if not rendered.thread else ""))
     if limits.max_hashtags is not None:
         n = len(_HASHTAG.findall(rendered.text))
         if n > limits.max_hashtags:
             add(_text_line(post, account, "hashtags"), name, "error",
-                f"{n} hashtags; {label} allows at most {limits.max_hashtags}")
+                _("{n} hashtags; {platform} allows at most {limit}").format(n=n, platform=label,
+                                                                             limit=limits.max_hashtags))
     if limits.max_mentions is not None:
         n = len(_MENTION.findall(rendered.text))
         if n > limits.max_mentions:
-            add(_text_line(post, account), name, "error", f"{n} @mentions; {label} allows at most {limits.max_mentions}")
+            add(_text_line(post, account), name, "error",
+                _("{n} @mentions; {platform} allows at most {limit}").format(n=n, platform=label,
+                                                                              limit=limits.max_mentions))
 
     media = rendered.media
     mline = _text_line(post, account, "media")
     if len(media) < limits.min_media:
-        add(mline, name, "error", f"{label} needs at least {limits.min_media} image")
+        add(mline, name, "error", _("{platform} needs at least {n} image").format(platform=label, n=limits.min_media))
     if len(media) > limits.max_media:
-        add(mline, name, "error", f"{len(media)} images; {label} takes at most {limits.max_media}")
+        add(mline, name, "error", _("{n} images; {platform} takes at most {limit}").format(
+            n=len(media), platform=label, limit=limits.max_media))
     for m in media:
         line = m.line or mline
         if limits.media_needs_url and not m.url:
-            add(line, name, "error", f"image {_media_name(m)}: {label} fetches images from a public URL; add url:")
+            add(line, name, "error", _("image {name}: {platform} fetches images from a public URL; add url:")
+                .format(name=_media_name(m), platform=label))
         if limits.media_needs_file and m.path is None:
-            add(line, name, "error", f"image {_media_name(m)}: {label} uploads image files and cannot fetch a URL; "
-                                     "add path:")
+            add(line, name, "error", _("image {name}: {platform} uploads image files and cannot fetch a URL; "
+                                       "add path:").format(name=_media_name(m), platform=label))
         if m.path is None:
             continue
         mime, size = media_info(m.path)
         if mime is None:
             if m.path not in missing:
                 missing.add(m.path)
-                add(line, None, "error", f"media file not found: {m.path}" if size is None
-                    else f"media file {m.path} cannot be used: {size}")
+                add(line, None, "error", _("media file not found: {path}").format(path=m.path) if size is None
+                    else _("media file {path} cannot be used: {reason}").format(path=m.path, reason=size))
             continue
         if limits.media_types and mime not in limits.media_types:
-            add(line, name, "error", f"image {m.path.name} is {mime}; {label} accepts {type_names(limits.media_types)}")
+            add(line, name, "error", _("image {name} is {mime}; {platform} accepts {types}").format(
+                name=m.path.name, mime=mime, platform=label, types=type_names(limits.media_types)))
         if limits.max_media_bytes is not None and size is not None and size > limits.max_media_bytes:
-            add(line, name, "error", f"image {m.path.name} is {size / 1_048_576:.1f} MB; "
-                                     f"{label} accepts at most {limits.max_media_bytes / 1_048_576:.0f} MB")
+            add(line, name, "error", _("image {name} is {size} MB; {platform} accepts at most {limit} MB").format(
+                name=m.path.name, size=f"{size / 1_048_576:.1f}", platform=label,
+                limit=f"{limits.max_media_bytes / 1_048_576:.0f}"))
 
 
 def check_topics(campaign: Campaign, now: datetime) -> None:
@@ -220,8 +236,10 @@ def check_topics(campaign: Campaign, now: datetime) -> None:
         if post.topic not in cfg.topics:
             if post.topic is not None:
                 campaign.problems.append(Problem(str(post.file), post.line_of("topic"), post.id, None, "warning",
-                                                 f"topic '{post.topic}' is not one of the topics in config.yaml"
-                                                 f"{suggest(post.topic, cfg.topics)} ({', '.join(cfg.topics)})"))
+                                                 _("topic '{topic}' is not one of the topics in config.yaml"
+                                                   "{hint} ({topics})").format(
+                                                     topic=post.topic, hint=suggest(post.topic, cfg.topics),
+                                                     topics=", ".join(cfg.topics))))
             continue
         if post.topic not in soon:
             nxt = next_publish(post, now, cfg.timezone)
@@ -231,13 +249,16 @@ def check_topics(campaign: Campaign, now: datetime) -> None:
         where = (str(cfg.path), target.line or cfg.topics_line)
         if topic not in soon:
             campaign.problems.append(Problem(*where, None, None, "warning",
-                                             f"topic '{topic}' has no approved post in the next {cfg.topic_gap_days} "
-                                             "days (topic_gap_days); see 'spi plan'"))
+                                             _("topic '{topic}' has no approved post in the next {days} "
+                                               "days (topic_gap_days); see 'spi plan'").format(
+                                                 topic=topic, days=cfg.topic_gap_days)))
         if target.share is not None and approved and counts.get(topic, 0) / approved < target.share / 2:
             campaign.problems.append(Problem(*where, None, None, "warning",
-                                             f"topic '{topic}': {counts.get(topic, 0)} of {approved} approved posts "
-                                             f"({counts.get(topic, 0) / approved:.0%}), far below its target "
-                                             f"{target.share:.0%}"))
+                                             _("topic '{topic}': {n} of {approved} approved posts "
+                                               "({share}), far below its target {target}").format(
+                                                 topic=topic, n=counts.get(topic, 0), approved=approved,
+                                                 share=f"{counts.get(topic, 0) / approved:.0%}",
+                                                 target=f"{target.share:.0%}")))
 
 
 def _template_syntax(post: Post, add) -> bool | None:

@@ -10,13 +10,19 @@ from typing import Any, Iterable
 
 from spi_campaign.config import read_config
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _, message_pattern
 from spi_campaign.models import Campaign, Config, Problem
 from spi_campaign.recurrence import next_publish
 from spi_campaign.timeutil import iso, now_utc
 
 
 # validate.py's time warning, which the ledger can make moot (see validate_report).
-_PAST_WARNING = re.compile(r"^publish time .+ is in the past")
+def _past_warning() -> re.Pattern:
+    """The validate warning "publish time {when} is in the past" (and
+    whatever follows it), as shown in the interface language."""
+    from spi_campaign.validate import PAST_WARNING
+
+    return re.compile(message_pattern(PAST_WARNING).pattern.rstrip("$"), re.S)
 
 
 def published_rows(config: Config, campaign: Campaign | None = None) -> tuple[dict[str, dict[str, Any]], str | None]:
@@ -56,21 +62,23 @@ def _ledger_aware(problems: list[Problem], campaign: Campaign) -> list[Problem]:
     published, trouble = published_rows(campaign.config, campaign)
     if trouble:
         problems = problems + [Problem(str(campaign.config.state), None, None, None, "warning",
-                                       f"{trouble}; published posts are not recognised")]
+                                       _("{trouble}; published posts are not recognised").format(trouble=trouble))]
     if not published:
         return problems
     posts = {p.id: p for p in campaign.posts}
+    past = _past_warning()
     out = []
     for p in problems:
         post = posts.get(p.post) if p.post else None
-        if post is not None and p.severity == "warning" and _PAST_WARNING.match(p.message):
+        if post is not None and p.severity == "warning" and past.match(p.message):
             done = [a for a in post.accounts if a in published.get(post.id, {})]
             if done and len(done) == len(post.accounts):
                 continue
             if done:
                 rest = [a for a in post.accounts if a not in done]
                 p = Problem(p.file, p.line, p.post, p.account, p.severity,
-                            f"{p.message} (published to {', '.join(done)}; not to {', '.join(rest)})")
+                            p.message + _(" (published to {done}; not to {rest})").format(
+                                done=", ".join(done), rest=", ".join(rest)))
         out.append(p)
     return out
 

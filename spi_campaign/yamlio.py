@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from spi_campaign.i18n import _
+
 try:
     from yaml import CSafeLoader as _Base
 except ImportError:  # pragma: no cover - libyaml missing
@@ -316,7 +318,8 @@ def decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise YamlProblem(line, f"file is not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})") from None
+        raise YamlProblem(line, _("file is not UTF-8 text (byte 0x{byte} at line {line})").format(
+            byte=f"{data[exc.start]:02x}", line=line)) from None
 
 
 def load_text(text: str) -> list[Any]:
@@ -334,18 +337,19 @@ def load_text(text: str) -> list[Any]:
         what = exc.problem or "invalid YAML"
         if exc.context_mark is not None and "quoted scalar" in (exc.context or "") and "end of stream" in what:
             # An unclosed quote: the useful line is where it opened, not the end of the file.
-            raise YamlProblem(exc.context_mark.line + 1, "YAML syntax error: a quote opened here is never "
-                                                         "closed") from None
+            raise YamlProblem(exc.context_mark.line + 1, _("YAML syntax error: a quote opened here is never "
+                                                           "closed")) from None
         line = mark.line + 1 if mark else None
         if "could not determine a constructor" in what:
             m = re.search(r"'([^']*)'", what)
             tag = (m.group(1) if m else "?").replace("tag:yaml.org,2002:", "!!")
-            raise YamlProblem(line, f"YAML tag {tag} is not allowed (only plain YAML is read)") from None
-        raise YamlProblem(line, f"YAML syntax error: {what}{_quote_hint(text, line)}") from None
+            raise YamlProblem(line, _("YAML tag {tag} is not allowed (only plain YAML is read)").format(tag=tag)) from None
+        raise YamlProblem(line, _("YAML syntax error: {what}").format(what=what) + _quote_hint(text, line)) from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else None
         char = exc.character if isinstance(exc.character, str) else chr(exc.character or 0)
-        raise YamlProblem(line, f"YAML syntax error: control character 0x{ord(char):02x} is not allowed") from None
+        raise YamlProblem(line, _("YAML syntax error: control character 0x{code} is not allowed").format(
+            code=f"{ord(char):02x}")) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(None, f"YAML error: {str(exc).splitlines()[0] if str(exc) else 'invalid YAML'}") from None
     except RecursionError:
@@ -390,7 +394,8 @@ def _quote_hint(text: str, line: int | None) -> str:
         return ""
     key, value = m.groups()
     value = value.replace('"', "'")
-    return f' (a value starting with {value[0]!r} must be quoted: {key}: "{value}")'
+    return _(' (a value starting with {char} must be quoted: {key}: "{value}")').format(char=repr(value[0]), key=key,
+                                                                                         value=value)
 
 
 def load_file(path: Path) -> list[Any]:
@@ -405,7 +410,7 @@ def load_file(path: Path) -> list[Any]:
     except FileTooLarge as exc:
         raise YamlProblem(None, str(exc)) from None
     except OSError as exc:
-        raise YamlProblem(None, f"cannot read file: {exc.strerror or exc}") from None
+        raise YamlProblem(None, _("cannot read file: {reason}").format(reason=exc.strerror or exc)) from None
     except ValueError:   # a NUL byte in the name
-        raise YamlProblem(None, "cannot read file: invalid file name") from None
+        raise YamlProblem(None, _("cannot read file: invalid file name")) from None
     return load_text(decode(data))

@@ -19,6 +19,7 @@ def _isolated(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith("SPI_"):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SPI_LANG", "en")      # English output whatever LANG says (tests/test_i18n.py covers id)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
     yield

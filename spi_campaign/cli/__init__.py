@@ -39,7 +39,9 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-from spi_campaign import __version__  # noqa: E402
+from spi_campaign import __version__, i18n  # noqa: E402
+
+i18n.install_click()
 from spi_campaign.errors import SpiError  # noqa: E402
 
 FORMAT_KEY = "spi.format"     # ctx.meta (shared by the whole context chain): --format given to a group
@@ -172,7 +174,8 @@ def _apply_group_format(cmd: click.Command) -> None:
         wanted = ctx.meta.get(FORMAT_KEY)
         if wanted is not None:
             if fmt_param is None:
-                raise click.UsageError(f"'{ctx.command_path}' has no --format option", ctx)
+                raise click.UsageError(i18n._("'{command}' has no --format option").format(command=ctx.command_path),
+                                       ctx)
             if ctx.get_parameter_source("fmt") is not click.core.ParameterSource.COMMANDLINE:
                 kwargs["fmt"] = fmt_param.type.convert(wanted, fmt_param, ctx)
         return inner(*args, **kwargs)
@@ -245,6 +248,7 @@ def _register() -> None:
     cli.add_command(metrics.metrics)
     cli.add_command(report.report)
     _add_global_options(cli, root=True)
+    i18n.translate_command_tree(cli)
 
 
 def main() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import click
 
+from spi_campaign.i18n import _
+
 
 def _console():
     from rich.console import Console
@@ -61,7 +63,8 @@ def list_(app, fmt: str) -> None:
     else:
         ra.accounts_table(_console(), rows)
     if problem:
-        click.echo(f"warning: posts could not be read, so they are not counted: {problem}", err=True)
+        click.echo(_("warning: posts could not be read, so they are not counted: {problem}").format(problem=problem),
+                   err=True)
 
 
 @accounts.command("check")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from spi_campaign.i18n import _
+
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
@@ -25,9 +27,9 @@ def init(directory: str) -> None:
     from spi_campaign.scaffold import init_campaign
 
     results = init_campaign(Path(directory))
-    labels = {"created": "created", "exists": "exists, left as is",
-              "skipped": "not created (config.yaml already existed: an existing campaign)"}
+    labels = {"created": _("created"), "exists": _("exists, left as is"),
+              "skipped": _("not created (config.yaml already existed: an existing campaign)")}
     for rel, state in results:
         click.echo(f"{labels[state]}: {printable(str(Path(directory) / rel))}")
-    if any(state == "created" for _, state in results):
-        click.echo(f"Next: cd {printable(directory)} && spi post validate && spi post preview")
+    if any(state == "created" for _rel, state in results):
+        click.echo(_("Next: cd {dir} && spi post validate && spi post preview").format(dir=printable(directory)))

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from spi_campaign.i18n import _
+
 
 def console(stderr: bool = False):
     from rich.console import Console
@@ -85,7 +87,7 @@ def list_(app, topic: str | None, status: str | None, account: str | None, fmt: 
     campaign = app.campaign()
     published, trouble = published_rows(campaign.config, campaign)
     if trouble:
-        click.echo(f"warning: {trouble}; published posts are not marked", err=True)
+        click.echo(_("warning: {trouble}; published posts are not marked").format(trouble=trouble), err=True)
     plan = None
     if any(p.queue is not None for p in campaign.posts):     # queued posts: the slot each got (README, "Time slots")
         from spi_campaign.queue import preview
@@ -134,8 +136,8 @@ def preview(app, ids: tuple[str, ...], account: str | None, fmt: str) -> None:
 def _note_broken(campaign) -> None:
     if campaign.broken_files:
         names = ", ".join(sorted(campaign.config.rel(f) for f in campaign.broken_files))
-        click.echo(f"warning: {len(campaign.broken_files)} post file(s) could not be read: {names}; "
-                   f"run 'spi post validate'", err=True)
+        click.echo(_("warning: {n} post file(s) could not be read: {names}; run 'spi post validate'")
+                   .format(n=len(campaign.broken_files), names=names), err=True)
 
 
 def _register() -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import click
 
 from spi_campaign.cli.post import post
+from spi_campaign.i18n import _
 from spi_campaign.models import PUBLICATION_STATES
-
 
 
 def _console():
@@ -225,13 +225,14 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
             for t in done:
                 rp.message(console, f"{t.account.name}: {t.row.state} {human(t.row.published_at or t.row.claimed_at, tz)}"
                            + (f" {t.row.url}" if t.row.url else ""), "yellow")
-            click.confirm(f"Publish '{post_id}' again to {', '.join(t.account.name for t in done)}? "
-                          "Followers will see it twice", abort=True)
+            click.confirm(_("Publish '{post}' again to {accounts}? Followers will see it twice").format(
+                post=post_id, accounts=", ".join(t.account.name for t in done)), abort=True)
         elif not yes and _stdin_is_terminal():
             early = [t for t in targets if t.occurrence > now_utc()]
             if early:
-                click.confirm(f"'{post_id}' is scheduled for {human(min(t.occurrence for t in early), tz)} "
-                              f"({', '.join(t.account.name for t in early)}); publish it now instead?", abort=True)
+                click.confirm(_("'{post}' is scheduled for {when} ({accounts}); publish it now instead?").format(
+                    post=post_id, when=human(min(t.occurrence for t in early), tz),
+                    accounts=", ".join(t.account.name for t in early)), abort=True)
         outcomes = engine.publish_now(targets, force=force)
     finally:
         _close(engine)
@@ -377,9 +378,9 @@ def retry(ctx: click.Context, post_id: str | None, account: str | None, yes: boo
             return
         unknown = [r for r in rows if r.state == "unknown"]
         if unknown and not yes:
-            rp.message(console, "These publications may already be live (the outcome is unknown):", "bold magenta")
+            rp.message(console, _("These publications may already be live (the outcome is unknown):"), "bold magenta")
             rp.rows_list(console, unknown, tz, "  ")
-            click.confirm("Publish them again if needed? Check the platform first", abort=True)
+            click.confirm(_("Publish them again if needed? Check the platform first"), abort=True)
         done = engine.retry(rows)
     finally:
         _close(engine)
@@ -413,7 +414,7 @@ def resolve(ctx: click.Context, post_id: str, account: str, url: str | None, not
     from spi_campaign import render_publish as rp
 
     if (url is None) == (not not_published):
-        raise click.UsageError("give exactly one of --published URL or --not-published")
+        raise click.UsageError(_("give exactly one of --published URL or --not-published"))
     app = ctx.obj
     cfg = app.config()
     tz = cfg.timezone

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from spi_campaign.cli.post import post
+from spi_campaign.i18n import _
 
 
 @post.command(name="import")
@@ -41,10 +42,10 @@ def import_(app, sheet: str, into: str | None, dry_run: bool) -> None:
         planned, warnings = plan_import(Path(sheet), campaign, target)
     except SheetError as exc:
         for line in exc.problems:
-            click.echo(f"error: {line}", err=True)
+            click.echo(_("error: {problem}").format(problem=line), err=True)
         raise SpiError(str(exc)) from None
     for line in warnings:
-        click.echo(f"warning: {line}", err=True)
+        click.echo(_("warning: {problem}").format(problem=line), err=True)
     if not _inside(target, cfg.posts_dir):
         click.echo(f"warning: {target} is outside the posts folder {cfg.rel(cfg.posts_dir)}: spi will not read "
                    "these posts until they are moved there", err=True)
@@ -91,13 +92,14 @@ def export(app, fmt: str | None, output: str, force: bool) -> None:
     if fmt is None:
         fmt = "xlsx" if output.lower().endswith((".xlsx", ".xlsm")) else "csv"
     if fmt == "xlsx" and output == "-":
-        raise click.UsageError("an XLSX sheet needs --output FILE.xlsx (it is not text)")
+        raise click.UsageError(_("an XLSX sheet needs --output FILE.xlsx (it is not text)"))
     campaign = app.campaign()
     rows = export_rows(campaign)
     if output != "-":
         out = Path(output)
         if out.exists() and not force:
-            raise SpiError(f"{output} already exists; choose another name or add --force to replace it")
+            raise SpiError(_("{file} already exists; choose another name or add --force to replace it")
+                           .format(file=output))
         if fmt == "xlsx":
             write_xlsx(rows, out)
         else:

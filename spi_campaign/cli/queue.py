@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import click
 
+from spi_campaign.i18n import _
+
+
 _FORMATS = ("table", "json")
 
 
@@ -100,8 +103,8 @@ def reshuffle(app, target: str | None, yes: bool, dry_run: bool) -> None:
     cfg = campaign.config
     if campaign.broken_files:
         names = ", ".join(sorted(cfg.rel(f) for f in campaign.broken_files))
-        raise SpiError(f"{len(campaign.broken_files)} post file(s) cannot be read ({names}): their queued posts "
-                       "would lose their slots; fix them first (run 'spi post validate')")
+        raise SpiError(_("{n} post file(s) cannot be read ({names}): their queued posts would lose their slots; "
+                         "fix them first (run 'spi post validate')").format(n=len(campaign.broken_files), names=names))
     if target is not None:
         q.show(cfg, campaign, now_utc(), target)      # names an unknown queue
     console = _console()
@@ -115,8 +118,8 @@ def reshuffle(app, target: str | None, yes: bool, dry_run: bool) -> None:
         if not changed:
             return
         if not (sys.stdin is not None and sys.stdin.isatty()):
-            raise click.UsageError("reshuffle moves posts to other slots: add --yes (or --dry-run to only look)")
-        click.confirm("Move these posts to their new slots?", abort=True)
+            raise click.UsageError(_("reshuffle moves posts to other slots: add --yes (or --dry-run to only look)"))
+        click.confirm(_("Move these posts to their new slots?"), abort=True)
     ledger = open_ledger(cfg.state, dry_run=dry_run)
     try:
         if not dry_run:

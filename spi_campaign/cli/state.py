@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from spi_campaign.i18n import _
+
 
 @click.group("state")
 def state() -> None:
@@ -34,8 +36,8 @@ def migrate(ctx: click.Context) -> None:
         version = led.meta("schema_version") if not cfg.state_url else None
         if cfg.state_url:
             version = led._read("SELECT max(version) FROM spi_schema")[0][0]
-        click.echo(f"ledger {led.where}: schema version {version}, campaign '{cfg.name}', "
-                   f"{sum(led.counts().values())} publication(s)")
+        click.echo(_("ledger {where}: schema version {version}, campaign '{name}', {n} publication(s)").format(
+            where=led.where, version=version, name=cfg.name, n=sum(led.counts().values())))
     finally:
         led.close()
 
@@ -69,5 +71,6 @@ def copy(ctx: click.Context, target: str) -> None:
     finally:
         source.close()
     states = ", ".join(f"{n} {s}" for s, n in sorted(rep.counts.items()))
-    click.echo(f"copied {rep.rows} publication(s) of campaign '{cfg.name}' from {rep.source} to {rep.target} "
-               f"({states or 'empty'}); counts checked")
+    click.echo(_("copied {n} publication(s) of campaign '{name}' from {source} to {target} ({states}); "
+                 "counts checked").format(n=rep.rows, name=cfg.name, source=rep.source, target=rep.target,
+                                          states=states or _("empty")))
