@@ -93,6 +93,27 @@ def _ig_check(rs):
     rs.add(responses.GET, IG + "/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
+def _bsky_options(tmp):
+    # atproto speaks httpx, which responses cannot intercept: a local fake PDS
+    # answers instead (reset here, so each test starts with no routes).
+    from _fake_xrpc import shared
+
+    return {"handle": "kpk-contoh.bsky.social", "service": shared().reset().url, "timeout": 5.0}
+
+
+def _bsky_wire(rs):
+    from _fake_xrpc import created, session, shared
+
+    shared().add("com.atproto.server.createSession", json=session())
+    shared().add("com.atproto.repo.createRecord", fn=lambda req: {"json": created(req.json()["rkey"])})
+
+
+def _bsky_check(rs):
+    from _fake_xrpc import session, shared
+
+    shared().add("com.atproto.server.createSession", json=session())
+
+
 def _hook_wire(rs):
     rs.add(responses.POST, "https://hooks.example.org/spi", json={"id": "42", "url": "https://hooks.example.org/p/42"})
 
@@ -114,6 +135,7 @@ CASES = [
          content=Content(text="Tolak gratifikasi.", hashtags=("TolakGratifikasi",),
                          media=(Media(path=None, url="https://cdn.example.org/poster.jpg", alt="Poster"),)),
          wire=_ig_wire, failing_url=("GET", IG + "/content_publishing_limit"), check_wire=_ig_check),
+    Case("bluesky", lambda: registry.get("bluesky"), _bsky_options, wire=_bsky_wire, check_wire=_bsky_check),
     Case("webhook", example_class, lambda tmp: {"url": "https://hooks.example.org/spi", "timeout": 10.0},
          wire=_hook_wire, failing_url=("POST", "https://hooks.example.org/spi"), check_wire=_hook_check,
          extra={"body_optional": True}),     # a webhook may answer 200 with any body
@@ -388,13 +410,14 @@ def test_help_and_validate_import_no_network_library(tmp_path):
           kominfo-x: {platform: x}
           kominfo-fb: {platform: facebook, page_id: "1234567890"}
           kominfo-ig: {platform: instagram, ig_user_id: "17841405822304914"}
+          kpk-bsky: {platform: bluesky, handle: kpk.bsky.social}
           arsip: {platform: file, path: arsip.jsonl}
         """), encoding="utf-8")
     (tmp_path / "posts" / "p.yaml").write_text(textwrap.dedent("""\
         id: p
         status: approved
         publish_at: 2027-01-04 09:00
-        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip]
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, kpk-bsky, arsip]
         text: Tolak gratifikasi https://www.kpk.go.id
         media:
           - url: https://cdn.example.org/poster.jpg
@@ -408,7 +431,8 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         r2 = CliRunner().invoke(cli, ["--config", {str(tmp_path / 'config.yaml')!r}, "post", "validate"])
         assert r1.exit_code == 0, r1.output
         assert r2.exit_code in (0, 1), r2.output
-        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib")
+        print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib",
+                                 "atproto", "atproto_client", "httpx")
                      if m in sys.modules))
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)

@@ -26,6 +26,7 @@ BUILTINS: dict[str, str] = {
     "x": "spi_campaign.adapters.x:XAdapter",
     "facebook": "spi_campaign.adapters.meta.facebook:FacebookAdapter",
     "instagram": "spi_campaign.adapters.meta.instagram:InstagramAdapter",
+    "bluesky": "spi_campaign.adapters.bluesky:BlueskyAdapter",
 }
 
 _loaded: dict[str, type["Adapter"]] = {}
