@@ -157,6 +157,8 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
                 add(_text_line(post, account, "thread" if rendered.thread else "text"), name, "error",
                     f"{where} is {cls.measure(part)} characters on {label}, over its limit of {limits.text}"
                     + (" (add a shorter variant for this platform)" if not rendered.thread else ""))
+    for problem in cls.problems(rendered):
+        add(_text_line(post, account), name, "error", problem)
     if limits.max_hashtags is not None:
         n = len(_HASHTAG.findall(rendered.text))
         if n > limits.max_hashtags:

@@ -114,6 +114,24 @@ def _bsky_check(rs):
     shared().add("com.atproto.server.createSession", json=session())
 
 
+TH = "https://graph.threads.net/v1.0/25934470972839184"
+TH_QUOTA = {"data": [{"quota_usage": 1, "config": {"quota_total": 250, "quota_duration": 86400},
+                      "reply_quota_usage": 0, "reply_config": {"quota_total": 1000, "quota_duration": 86400}}]}
+
+
+def _threads_wire(rs):
+    rs.add(responses.GET, TH + "/threads_publishing_limit", json=TH_QUOTA)
+    rs.add(responses.POST, TH + "/threads", json={"id": "c1"})
+    rs.add(responses.GET, "https://graph.threads.net/v1.0/c1", json={"id": "c1", "status": "FINISHED"})
+    rs.add(responses.POST, TH + "/threads_publish", json={"id": "m1"})
+    rs.add(responses.GET, "https://graph.threads.net/v1.0/m1", json={"permalink": "https://www.threads.net/@kpk/post/m1"})
+
+
+def _threads_check(rs):
+    rs.add(responses.GET, TH, json={"id": "25934470972839184", "username": "kpk_ri"})
+    rs.add(responses.GET, TH + "/threads_publishing_limit", json=TH_QUOTA)
+
+
 def _hook_wire(rs):
     rs.add(responses.POST, "https://hooks.example.org/spi", json={"id": "42", "url": "https://hooks.example.org/p/42"})
 
@@ -136,6 +154,9 @@ CASES = [
                          media=(Media(path=None, url="https://cdn.example.org/poster.jpg", alt="Poster"),)),
          wire=_ig_wire, failing_url=("GET", IG + "/content_publishing_limit"), check_wire=_ig_check),
     Case("bluesky", lambda: registry.get("bluesky"), _bsky_options, wire=_bsky_wire, check_wire=_bsky_check),
+    Case("threads", lambda: registry.get("threads"),
+         lambda tmp: {"threads_user_id": "25934470972839184", "poll_interval": 0.0},
+         wire=_threads_wire, failing_url=("GET", TH + "/threads_publishing_limit"), check_wire=_threads_check),
     Case("webhook", example_class, lambda tmp: {"url": "https://hooks.example.org/spi", "timeout": 10.0},
          wire=_hook_wire, failing_url=("POST", "https://hooks.example.org/spi"), check_wire=_hook_check,
          extra={"body_optional": True}),     # a webhook may answer 200 with any body

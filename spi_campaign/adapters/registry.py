@@ -27,6 +27,7 @@ BUILTINS: dict[str, str] = {
     "facebook": "spi_campaign.adapters.meta.facebook:FacebookAdapter",
     "instagram": "spi_campaign.adapters.meta.instagram:InstagramAdapter",
     "bluesky": "spi_campaign.adapters.bluesky:BlueskyAdapter",
+    "threads": "spi_campaign.adapters.meta.threads:ThreadsAdapter",
 }
 
 _loaded: dict[str, type["Adapter"]] = {}
