@@ -29,7 +29,7 @@ def _b64(data: dict) -> str:
 def jwt(sub: str = DID, scope: str = "com.atproto.appPass") -> str:
     now = int(time.time())
     return ".".join([_b64({"typ": "at+jwt", "alg": "ES256K"}),
-                     _b64({"scope": scope, "sub": sub, "iat": now, "exp": now + 7200}), "c2lnbmF0dXJl"])
+                     _b64({"scope": scope, "sub": sub, "iat": now, "exp": now + 2 * 86400}), "c2lnbmF0dXJl"])
 
 
 ACCESS_JWT = jwt()
