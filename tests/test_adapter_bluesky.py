@@ -111,7 +111,8 @@ def test_link_goes_to_a_card_without_media_and_into_the_text_with_media(tmp_path
     assert r.link == "https://www.kpk.go.id" and "kpk.go.id" not in r.text
     img = tmp_path / "poster.png"
     img.write_bytes(PNG)
-    r2 = compose(text="Tolak gratifikasi.", link="https://www.kpk.go.id", media=(Media(path=img, url=None, alt="Poster"),))
+    r2 = compose(text="Tolak gratifikasi.", link="https://www.kpk.go.id",
+                 media=(Media(path=img, url=None, alt="Poster"),))
     assert r2.link is None and "https://www.kpk.go.id" in r2.text
 
 
@@ -289,3 +290,29 @@ def test_reconcile_without_progress_reads_recent_posts(pds):
                    "createdAt": "2026-12-07T01:00:05.000Z"}}]})
     res = adapter(pds).reconcile(_ref(post, {}))
     assert res.state == "published" and res.remote_id.endswith("3lbv2zfk4fs2s")
+
+
+@pytest.mark.parametrize("fail", [None, "login", "create"])
+def test_no_secret_in_any_log_or_error_with_library_debug_on(pds, caplog, capsys, fail):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "httpcore.http11", "httpcore.connection", "atproto_client"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    if fail == "login":
+        pds.reset().add("com.atproto.server.createSession", status=401,
+                        json={"error": "AuthenticationRequired", "message": "Invalid identifier or password"})
+    elif fail == "create":
+        pds.add("com.atproto.repo.createRecord", status=500, json={"error": "InternalServerError", "message": "x"})
+    else:
+        pds.add("com.atproto.repo.createRecord", fn=echo_created)
+    errors = []
+    try:
+        adapter(pds, **{"timeout": 5.0}).publish(compose(text="Halo #SahabatKPK"))
+    except (AuthError, TransientError) as exc:
+        errors.append(str(exc))
+    out, err = capsys.readouterr()
+    assert bool(errors) is bool(fail)
+    assert any(r.name.startswith("httpx") or r.name.startswith("httpcore") for r in caplog.records)
+    for text in (out, err, caplog.text, *errors, *(r.getMessage() for r in caplog.records)):
+        assert PASSWORD not in text and ACCESS_JWT not in text

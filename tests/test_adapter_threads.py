@@ -253,3 +253,50 @@ def test_check_reads_the_user_and_both_quotas():
     assert (ident.id, ident.name, ident.url) == (UID, "@kpk_ri", "https://www.threads.net/@kpk_ri")
     assert ident.usage == {"used": 12, "cap": 250, "replies_used": 40, "replies_cap": 1000}
     assert query(responses.calls[0]) == {"fields": "id,username"}
+
+
+@responses.activate
+def test_lost_publish_answer_is_unknown_outcome_and_keeps_the_container():
+    import requests
+
+    from spi_campaign.errors import UnknownOutcomeError
+
+    quota()
+    responses.add(responses.POST, CREATE, json={"id": "c1"})
+    status("c1")
+    responses.add(responses.POST, PUBLISH, body=requests.exceptions.ReadTimeout("read"))
+    progress: dict = {}
+    with pytest.raises(UnknownOutcomeError) as info:
+        adapter().publish(compose(text="Halo"), checkpoint=progress.update)
+    assert TOKEN not in str(info.value)
+    assert progress == {"container": {"index": 0, "id": "c1"}}
+
+
+def _ref(post, progress):
+    from datetime import datetime, timezone
+
+    from spi_campaign.adapters.base import PublicationRef
+
+    return PublicationRef(post_id="tolak-gratifikasi", account="kpk-threads",
+                          occurrence=datetime(2026, 12, 7, 1, 0, tzinfo=timezone.utc),
+                          claimed_at=datetime(2026, 12, 7, 1, 0, 2, tzinfo=timezone.utc),
+                          rendered=post, progress=progress)
+
+
+@responses.activate
+def test_reconcile_by_progress_and_by_recent_posts():
+    post = compose(text="Tolak gratifikasi 🙅", hashtags=("SahabatKPK",))
+    responses.add(responses.GET, f"{API}/m1", json={"permalink": "https://www.threads.net/@kpk_ri/post/m1"})
+    done = adapter().reconcile(_ref(post, {"parts": ["m1"]}))
+    assert (done.state, done.remote_id, done.url) == ("published", "m1", "https://www.threads.net/@kpk_ri/post/m1")
+
+    responses.add(responses.GET, f"{API}/{UID}/threads", json={"data": [
+        {"id": "m9", "text": "Lain", "permalink": "https://www.threads.net/@kpk_ri/post/m9"},
+        {"id": "m2", "text": post.text, "permalink": "https://www.threads.net/@kpk_ri/post/m2"}]})
+    found = adapter().reconcile(_ref(post, {"container": {"index": 0, "id": "c1"}}))
+    assert (found.state, found.remote_id) == ("published", "m2")
+    q = query(responses.calls[-1])
+    assert q["fields"] == "id,text,permalink,timestamp" and int(q["since"]) == 1796605202 - 300
+
+    partial = adapter().reconcile(_ref(compose(text="a", thread=("a", "b", "c")), {"parts": ["m1"]}))
+    assert partial.state == "cannot_tell" and "1 of 3" in partial.detail

@@ -118,6 +118,10 @@ class BlueskyAdapter(Adapter):
         from atproto_client import Client
         from atproto_client.request import Request
 
+        from spi_campaign.adapters._transport import protect_library_logs
+
+        protect_library_logs()
+
         client = Client(base_url=service + "/xrpc",
                         request=Request(timeout=option_float(self.account.options, "timeout", 30.0)))
         self._call(lambda: client.login(handle, password, fetch_bsky_profile=False),

@@ -65,9 +65,12 @@ def bluesky_error(exc: BaseException, *, who: str, what: str, password_env: str)
     return PermanentError(f"{who}: {what}: Bluesky refused the request ({detail})")
 
 
+_REASONS = {"ConnectError": "connection failed", "ReadError": "connection dropped",
+            "RemoteProtocolError": "connection closed by the server", "ConnectTimeout": "timed out connecting",
+            "ReadTimeout": "no answer before the timeout"}
+
+
 def _cause(exc: BaseException, inner: BaseException | None = None) -> str:
     inner = inner or exc.__cause__ or exc.__context__
     name = type(inner).__name__ if inner is not None else type(exc).__name__
-    return {"ConnectError": "connection failed", "ReadError": "connection dropped",
-            "RemoteProtocolError": "connection closed by the server",
-            "ConnectTimeout": "timed out connecting", "ReadTimeout": "no answer before the timeout"}.get(name, f"network error ({name})")
+    return _REASONS.get(name, f"network error ({name})")

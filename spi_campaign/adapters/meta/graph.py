@@ -1,5 +1,5 @@
 """``GraphClient``: facebook-sdk's ``GraphAPI`` as the Meta adapters need it
-(Facebook Page and Instagram today, Threads next), with one access token, a
+(Facebook Page, Instagram with either login, Threads), with one access token, a
 current Graph API version and a timeout. facebook-sdk and requests are
 imported inside methods only.
 """
@@ -59,7 +59,8 @@ class GraphClient:
         # facebook-sdk builds every URL on graph.facebook.com; Threads (graph.threads.net) and
         # Instagram Login (graph.instagram.com) get their host through the session's host map.
         base = base_url.rstrip("/")
-        self.session = new_session(timeout, hosts={FACEBOOK_GRAPH + "/": base + "/"} if base != FACEBOOK_GRAPH else None)
+        hosts = {FACEBOOK_GRAPH + "/": base + "/"} if base != FACEBOOK_GRAPH else None
+        self.session = new_session(timeout, hosts=hosts)
         if app_secret:
             self.session.auth = _app_secret_proof(appsecret_proof(token, app_secret))
         self.graph = facebook.GraphAPI(access_token=token, timeout=timeout, session=self.session)
