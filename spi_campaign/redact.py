@@ -40,7 +40,8 @@ _lock = threading.Lock()
 _pattern: re.Pattern[str] | None = None
 MASK = "***"
 MIN_LENGTH = 6
-NOISY_LIBRARIES = ("tweepy", "requests", "urllib3", "oauthlib", "requests_oauthlib", "facebook", "apscheduler")
+NOISY_LIBRARIES = ("tweepy", "requests", "urllib3", "oauthlib", "requests_oauthlib", "facebook", "apscheduler",
+                   "httpx", "httpcore", "atproto_client")
 
 _QUERY_KEYS = ("access_token", "oauth_token", "oauth_token_secret", "oauth_signature", "oauth_consumer_key",
                "client_secret", "appsecret_proof", "input_token", "fb_exchange_token", "api_key", "api_secret",

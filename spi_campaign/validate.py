@@ -168,6 +168,8 @@ def _check_target(post: Post, account: Account, cls, add, missing: set[Path]) ->
             _("{where} is {n} characters on {platform}, over its limit of {limit}")
             .format(where=where, n=cls.measure(part), platform=label, limit=limit)
             + (_(" (add a shorter variant for this platform)") if not rendered.thread else ""))
+    for problem in cls.problems(rendered):
+        add(_text_line(post, account), name, "error", problem)
     if limits.max_hashtags is not None:
         n = len(_HASHTAG.findall(rendered.text))
         if n > limits.max_hashtags:

@@ -117,6 +117,59 @@ def _mstdn_wire(rs):
 def _mstdn_check(rs):
     rs.add(responses.GET, MSTDN + "/api/v1/accounts/verify_credentials", json=load("mastodon/verify_credentials.json"))
     rs.add(responses.GET, MSTDN + "/api/v2/instance", json=load("mastodon/instance_v2.json"))
+def _bsky_options(tmp):
+    # atproto speaks httpx, which responses cannot intercept: a local fake PDS
+    # answers instead (reset here, so each test starts with no routes).
+    from _fake_xrpc import shared
+
+    return {"handle": "kpk-contoh.bsky.social", "service": shared().reset().url, "timeout": 5.0}
+
+
+def _bsky_wire(rs):
+    from _fake_xrpc import created, session, shared
+
+    shared().add("com.atproto.server.createSession", json=session())
+    shared().add("com.atproto.repo.createRecord", fn=lambda req: {"json": created(req.json()["rkey"])})
+
+
+def _bsky_check(rs):
+    from _fake_xrpc import session, shared
+
+    shared().add("com.atproto.server.createSession", json=session())
+
+
+TH = "https://graph.threads.net/v1.0/25934470972839184"
+TH_QUOTA = {"data": [{"quota_usage": 1, "config": {"quota_total": 250, "quota_duration": 86400},
+                      "reply_quota_usage": 0, "reply_config": {"quota_total": 1000, "quota_duration": 86400}}]}
+
+
+def _threads_wire(rs):
+    rs.add(responses.GET, TH + "/threads_publishing_limit", json=TH_QUOTA)
+    rs.add(responses.POST, TH + "/threads", json={"id": "c1"})
+    rs.add(responses.GET, "https://graph.threads.net/v1.0/c1", json={"id": "c1", "status": "FINISHED"})
+    rs.add(responses.POST, TH + "/threads_publish", json={"id": "m1"})
+    rs.add(responses.GET, "https://graph.threads.net/v1.0/m1", json={"permalink": "https://www.threads.net/@kpk/post/m1"})
+
+
+def _threads_check(rs):
+    rs.add(responses.GET, TH, json={"id": "25934470972839184", "username": "kpk_ri"})
+    rs.add(responses.GET, TH + "/threads_publishing_limit", json=TH_QUOTA)
+
+
+IGL = "https://graph.instagram.com/v27.0"
+
+
+def _igl_wire(rs):
+    rs.add(responses.GET, IGL + "/17841405822304914/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
+    rs.add(responses.POST, IGL + "/17841405822304914/media", json=load("meta/ig_container.json"))
+    rs.add(responses.GET, IGL + "/17889455560051444", json=load("meta/ig_status_finished.json"))
+    rs.add(responses.POST, IGL + "/17841405822304914/media_publish", json=load("meta/ig_media_publish.json"))
+    rs.add(responses.GET, IGL + "/17920238422030506", json=load("meta/ig_permalink.json"))
+
+
+def _igl_check(rs):
+    rs.add(responses.GET, IGL + "/me", json={"user_id": "17841405822304914", "username": "kpk_ri"})
+    rs.add(responses.GET, IGL + "/17841405822304914/content_publishing_limit", json=load("meta/ig_publishing_limit.json"))
 
 
 def _hook_wire(rs):
@@ -145,11 +198,21 @@ CASES = [
     Case("mastodon", lambda: registry.get("mastodon"), lambda tmp: {"instance": MSTDN, "visibility": "public",
                                                                      "timeout": 30.0},
          wire=_mstdn_wire, failing_url=("POST", MSTDN + "/api/v1/statuses"), check_wire=_mstdn_check),
+    Case("instagram", lambda: registry.get("instagram"),
+         lambda tmp: {"ig_user_id": "17841405822304914", "login": "instagram", "poll_interval": 0.0},
+         content=Content(text="Tolak gratifikasi.", hashtags=("TolakGratifikasi",),
+                         media=(Media(path=None, url="https://cdn.example.org/poster.jpg", alt="Poster"),)),
+         wire=_igl_wire, failing_url=("GET", IGL + "/17841405822304914/content_publishing_limit"),
+         check_wire=_igl_check, extra={"login": "instagram"}),
+    Case("bluesky", lambda: registry.get("bluesky"), _bsky_options, wire=_bsky_wire, check_wire=_bsky_check),
+    Case("threads", lambda: registry.get("threads"),
+         lambda tmp: {"threads_user_id": "25934470972839184", "poll_interval": 0.0},
+         wire=_threads_wire, failing_url=("GET", TH + "/threads_publishing_limit"), check_wire=_threads_check),
     Case("webhook", example_class, lambda tmp: {"url": "https://hooks.example.org/spi", "timeout": 10.0},
          wire=_hook_wire, failing_url=("POST", "https://hooks.example.org/spi"), check_wire=_hook_check,
          extra={"body_optional": True}),     # a webhook may answer 200 with any body
 ]
-IDS = [c.platform for c in CASES]
+IDS = [c.platform + ("-" + c.extra["login"] + "-login" if "login" in c.extra else "") for c in CASES]
 
 
 def make(case: Case, tmp_path: Path, env: dict | None = None) -> Adapter:
@@ -279,8 +342,8 @@ def test_check_answers_an_identity(case, tmp_path):
         assert when is None or (isinstance(when, datetime) and when.tzinfo is not None)
     assert ident.usage is None or isinstance(ident.usage, dict)
     assert isinstance(ident.notes, tuple)
-    if case.platform in ("facebook", "instagram"):
-        assert ident.expires_at is not None
+    if case.platform in ("facebook", "instagram") and "login" not in case.extra:
+        assert ident.expires_at is not None     # graph.instagram.com has no debug_token
 
 
 def _failures():
@@ -298,7 +361,7 @@ def _failures():
 
 
 @pytest.mark.parametrize("failure", list(_failures()))
-@pytest.mark.parametrize("case", [c for c in CASES if c.failing_url], ids=[c.platform for c in CASES if c.failing_url])
+@pytest.mark.parametrize("case", [c for c in CASES if c.failing_url], ids=[i for c, i in zip(CASES, IDS) if c.failing_url])
 def test_errors_are_only_the_errors_classes(case, failure, tmp_path):
     adapter = make(case, tmp_path)
     method, url = case.failing_url
@@ -419,6 +482,7 @@ def test_help_and_validate_import_no_network_library(tmp_path):
           kominfo-x: {platform: x}
           kominfo-fb: {platform: facebook, page_id: "1234567890"}
           kominfo-ig: {platform: instagram, ig_user_id: "17841405822304914"}
+          kpk-bsky: {platform: bluesky, handle: kpk.bsky.social}
           arsip: {platform: file, path: arsip.jsonl}
           kanal-tg: {platform: telegram, chat_id: "@diskominfocontoh"}
           kominfo-mstdn: {platform: mastodon, instance: "https://mastodon.example"}
@@ -428,6 +492,7 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         status: approved
         publish_at: 2027-01-04 09:00
         accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip, kanal-tg, kominfo-mstdn]
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, kpk-bsky, arsip]
         text: Tolak gratifikasi https://www.kpk.go.id
         media:
           - url: https://cdn.example.org/poster.jpg
@@ -443,6 +508,7 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         assert r2.exit_code in (0, 1), r2.output
         print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib",
                                           "mastodon")
+                                 "atproto", "atproto_client", "httpx")
                      if m in sys.modules))
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)

@@ -132,7 +132,11 @@ def test_config_errors(camp, run_cli):
     _, probs = problems(result)
     msgs = [(p["line"], p["message"]) for p in only(probs)]
     assert (2, "unknown key 'post_dir' (did you mean 'posts_dir'?)") in msgs
-    assert any(line == 4 and "unknown platform 'myspace'; available platforms: facebook, file, instagram, mastodon, telegram, x" in m
+    from spi_campaign.adapters import registry
+
+    listed = ", ".join(registry.available())
+    assert {"facebook", "file", "instagram", "x", "bluesky", "threads", "mastodon", "telegram"} <= set(registry.available())
+    assert any(line == 4 and f"unknown platform 'myspace'; available platforms: {listed}" in m
                for line, m in msgs), msgs
     assert any(line == 5 and "set the environment variable SPI_FB_PAGE_TOKEN instead" in m for line, m in msgs)
     assert "abc" not in result.output

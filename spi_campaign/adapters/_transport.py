@@ -57,6 +57,7 @@ GUARDED_LOGGERS = (
     "requests_oauthlib", "requests_oauthlib.oauth1_auth", "requests_oauthlib.oauth1_session",
     "oauthlib", "oauthlib.oauth1.rfc5849", "oauthlib.oauth1.rfc5849.signature",
     "tweepy", "tweepy.client", "tweepy.auth", "facebook",
+    "httpx", "httpcore", "httpcore.http11", "httpcore.connection", "atproto_client",     # Bluesky (atproto)
 )
 
 

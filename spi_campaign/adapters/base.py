@@ -268,6 +268,12 @@ class Adapter:
         )
 
     @classmethod
+    def problems(cls, rendered: Rendered) -> list[str]:
+        """Platform rules ``validate`` checks beyond ``limits`` (e.g. Threads'
+        five links per post), one message per problem; publish refuses them too."""
+        return []
+
+    @classmethod
     def env_names(cls, account: Account) -> list[str]:
         return [account.env_prefix + f for f in cls.credentials]
 

@@ -28,6 +28,8 @@ BUILTINS: dict[str, str] = {
     "instagram": "spi_campaign.adapters.meta.instagram:InstagramAdapter",
     "mastodon": "spi_campaign.adapters.mastodon:MastodonAdapter",
     "telegram": "spi_campaign.adapters.telegram:TelegramAdapter",
+    "bluesky": "spi_campaign.adapters.bluesky:BlueskyAdapter",
+    "threads": "spi_campaign.adapters.meta.threads:ThreadsAdapter",
 }
 
 _loaded: dict[str, type["Adapter"]] = {}

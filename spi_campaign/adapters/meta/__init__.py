@@ -6,7 +6,7 @@ access token.
 - ``errors.py``: Graph API error codes -> ``errors`` classes;
 - ``base.py``: ``GraphAdapter``, the base class (client per instance,
   ``reconcile`` helper);
-- ``facebook.py`` (platform ``facebook``), ``instagram.py`` (``instagram``).
-
-A new Meta platform (Threads) adds one module here and reuses the rest.
+- ``facebook.py`` (platform ``facebook``), ``instagram.py`` (``instagram``,
+  Facebook or Instagram Login), ``threads.py`` (``threads``,
+  graph.threads.net). ``GraphClient`` takes the host (``base_url``).
 """

@@ -31,6 +31,7 @@ class GraphAdapter(Adapter):
 
     product: ClassVar[str] = ""
     api_base = "https://graph.facebook.com"
+    default_version: ClassVar[str] = DEFAULT_GRAPH_VERSION
     optional_credentials = ("APP_SECRET",)     # when set, every call carries appsecret_proof
 
     def __init__(self, account, env=None, *, tz=None):
@@ -54,14 +55,15 @@ class GraphAdapter(Adapter):
         if self._graph is None:
             token = self.secret(self.credentials[0])
             try:
-                version = graph_version(self.account.options.get("graph_version"), DEFAULT_GRAPH_VERSION)
+                version = graph_version(self.account.options.get("graph_version"), self.default_version)
             except PermanentError as exc:
                 raise PermanentError(f"{self.who}: {exc}") from None
             self._graph = GraphClient(token=token, version=version,
                                       timeout=option_float(self.account.options, "timeout", 30.0),
                                       who=self.who, token_env=self.token_env, product=self.product,
                                       app_secret=self.optional_secret("APP_SECRET"),
-                                      app_secret_env=self.account.env_prefix + "APP_SECRET")
+                                      app_secret_env=self.account.env_prefix + "APP_SECRET",
+                                      base_url=self.api_url(self.account) or self.api_base)
         return self._graph
 
     def _token_expiry(self) -> tuple[datetime | None, datetime | None, tuple[str, ...]]:

@@ -1,5 +1,5 @@
 """``GraphClient``: facebook-sdk's ``GraphAPI`` as the Meta adapters need it
-(Facebook Page and Instagram today, Threads next), with one access token, a
+(Facebook Page, Instagram with either login, Threads), with one access token, a
 current Graph API version and a timeout. facebook-sdk and requests are
 imported inside methods only.
 """
@@ -16,6 +16,7 @@ from spi_campaign.adapters._transport import new_session, transport_error
 from spi_campaign.adapters.meta.errors import graph_error
 from spi_campaign.errors import AdapterError, PermanentError
 
+FACEBOOK_GRAPH = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
 _GRAPH_VERSION = re.compile(r"^v\d{1,3}\.\d{1,2}$")
 
@@ -51,10 +52,15 @@ class GraphClient:
     """
 
     def __init__(self, *, token: str, version: str, timeout: float, who: str, token_env: str,
-                 product: str = "Facebook", app_secret: str | None = None, app_secret_env: str | None = None):
+                 product: str = "Facebook", app_secret: str | None = None, app_secret_env: str | None = None,
+                 base_url: str = FACEBOOK_GRAPH):
         import facebook
 
-        self.session = new_session(timeout)
+        # facebook-sdk builds every URL on graph.facebook.com; Threads (graph.threads.net) and
+        # Instagram Login (graph.instagram.com) get their host through the session's host map.
+        base = base_url.rstrip("/")
+        hosts = {FACEBOOK_GRAPH + "/": base + "/"} if base != FACEBOOK_GRAPH else None
+        self.session = new_session(timeout, hosts=hosts)
         if app_secret:
             self.session.auth = _app_secret_proof(appsecret_proof(token, app_secret))
         self.graph = facebook.GraphAPI(access_token=token, timeout=timeout, session=self.session)

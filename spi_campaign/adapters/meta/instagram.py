@@ -1,9 +1,16 @@
 """The ``instagram`` platform: image and carousel posts on an Instagram
-professional account linked to a Facebook Page (Instagram Graph API, through
-facebook-sdk).
+professional account (Instagram Graph API, through facebook-sdk), with either
+login, chosen per account by ``login:``:
 
-Credentials: ``SPI_<ACCOUNT>_ACCESS_TOKEN`` (``instagram_basic``,
-``instagram_content_publish``, ``pages_read_engagement``).
+- ``facebook`` (default): an account linked to a Facebook Page, a Facebook
+  user or System User token (``instagram_basic``, ``instagram_content_publish``,
+  ``pages_read_engagement``), calls to ``graph.facebook.com``;
+- ``instagram`` (Instagram Login): no Facebook Page needed, an Instagram user
+  token (``instagram_business_basic``, ``instagram_business_content_publish``),
+  calls to ``graph.instagram.com``; ``check`` reads ``GET /me`` (there is no
+  ``debug_token`` there).
+
+Credentials: ``SPI_<ACCOUNT>_ACCESS_TOKEN`` in both cases.
 
 Publishing (parameter names from Meta's ``IGUser.json`` / ``IGMedia.json``):
 
@@ -38,6 +45,8 @@ from spi_campaign.timeutil import now_utc
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = timedelta(hours=24)
+INSTAGRAM_GRAPH = "https://graph.instagram.com"
+LOGINS = ("facebook", "instagram")
 
 
 class _Expired(Exception):
@@ -59,11 +68,27 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
         "timeout": Option(float, default=30.0, help="seconds to wait for Instagram to answer one request"),
         "poll_interval": Option(float, default=2.0, help="seconds between container status checks"),
         "max_polls": Option(int, default=10, help="container status checks before giving up (retried later)"),
+        "login": Option(str, default="facebook", help="facebook (account linked to a Facebook Page) or instagram "
+                                                      "(Instagram Login, graph.instagram.com)"),
     }
     credentials = ("ACCESS_TOKEN",)
     product = "Instagram"
 
     # ----- plumbing -----------------------------------------------------------
+
+    @classmethod
+    def login_of(cls, account) -> str:
+        return str(account.options.get("login") or "facebook").strip().lower()
+
+    @classmethod
+    def api_url(cls, account) -> str | None:
+        return INSTAGRAM_GRAPH if cls.login_of(account) == "instagram" else cls.api_base
+
+    def _client(self):
+        login = self.login_of(self.account)
+        if login not in LOGINS:
+            raise PermanentError(f"{self.who}: login must be 'facebook' or 'instagram', got {login!r}")
+        return super()._client()
 
     @property
     def ig_user(self) -> str:
@@ -243,7 +268,15 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
 
     def check(self) -> Identity:
         graph = self._client()
-        me = graph.get(self.ig_user, fields="id,username", what="reading the account (GET /{ig-user-id})")
+        notes: tuple[str, ...] = ()
+        if self.login_of(self.account) == "instagram":
+            me = graph.get("me", fields="user_id,username", what="reading the account (GET /me)")
+            me = {"id": me.get("user_id") or self.ig_user, "username": me.get("username")}
+            if str(me["id"]) != self.ig_user:
+                notes = (f"the token in {self.token_env} belongs to Instagram account {me['id']}, not to "
+                         f"ig_user_id {self.ig_user}",)
+        else:
+            me = graph.get(self.ig_user, fields="id,username", what="reading the account (GET /{ig-user-id})")
         username = str(me.get("username") or "")
         detail = None
         try:
@@ -252,7 +285,13 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
             detail = f"publishing quota {used}/{total if total is not None else '?'} in {hours}"
         except AdapterError as exc:
             log.info("%s: quota not readable: %s", self.who, exc)
-        expires, data_access, notes = self._token_expiry()
+        if self.login_of(self.account) == "instagram":
+            expires, data_access = None, None       # graph.instagram.com has no debug_token
+            notes += (f"Instagram Login tokens last 60 days; refresh the one in {self.token_env} with "
+                      f"GET /refresh_access_token?grant_type=ig_refresh_token before then",)
+        else:
+            expires, data_access, token_notes = self._token_expiry()
+            notes += token_notes
         return Identity(id=str(me.get("id") or self.ig_user), name=f"@{username}" if username else self.ig_user,
                         url=f"https://www.instagram.com/{username}/" if username else None, detail=detail,
                         expires_at=expires, data_access_expires_at=data_access, notes=notes)
