@@ -491,8 +491,7 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         id: p
         status: approved
         publish_at: 2027-01-04 09:00
-        accounts: [kominfo-x, kominfo-fb, kominfo-ig, arsip, kanal-tg, kominfo-mstdn]
-        accounts: [kominfo-x, kominfo-fb, kominfo-ig, kpk-bsky, arsip]
+        accounts: [kominfo-x, kominfo-fb, kominfo-ig, kpk-bsky, arsip, kanal-tg, kominfo-mstdn]
         text: Tolak gratifikasi https://www.kpk.go.id
         media:
           - url: https://cdn.example.org/poster.jpg
@@ -507,8 +506,7 @@ def test_help_and_validate_import_no_network_library(tmp_path):
         assert r1.exit_code == 0, r1.output
         assert r2.exit_code in (0, 1), r2.output
         print(sorted(m for m in ("tweepy", "requests", "facebook", "urllib3", "requests_oauthlib",
-                                          "mastodon")
-                                 "atproto", "atproto_client", "httpx")
+                                 "mastodon", "atproto", "atproto_client", "httpx")
                      if m in sys.modules))
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
