@@ -299,3 +299,11 @@ def test_publish_a_post_whose_file_cannot_be_read_says_so(c):
     assert r.exit_code == 1
     assert r.output.strip() == ("Error: unknown post id 'p'; 1 post file(s) cannot be read and may hold it "
                                 "(run 'spi post validate')")
+
+
+def test_status_state_choices_match_the_model():
+    from spi_campaign.cli.post_publish import PUBLICATION_STATES as cli_states
+    from spi_campaign.ledger import STATES
+    from spi_campaign.models import PUBLICATION_STATES
+
+    assert cli_states == PUBLICATION_STATES and set(cli_states) == set(STATES)

@@ -11,7 +11,9 @@ import click
 
 from spi_campaign.cli.post import post
 from spi_campaign.i18n import _
-from spi_campaign.models import PUBLICATION_STATES
+# spelled out here, not imported from models (a heavy import for `spi --help`);
+# tests/test_cli_publish.py checks it matches models.PUBLICATION_STATES
+PUBLICATION_STATES = ("pending", "publishing", "published", "failed", "unknown", "missed", "skipped")
 
 
 def _console():
