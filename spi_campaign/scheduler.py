@@ -67,6 +67,7 @@ class Daemon:
         self._seq = 0
         self._alerting: threading.Thread | None = None
         self._touched: set[str] = set()
+        self._touched_queued = False
         self._touched_lock = threading.Lock()
         self._last_token_check = float("-inf")
         self._metrics_thread: threading.Thread | None = None
@@ -277,8 +278,16 @@ class Daemon:
         # a retry time... re-sync the posts concerned and re-arm the wake-up.
         if claimed:
             with self._touched_lock:
-                touched, self._touched = frozenset(self._touched), set()
-            self._queue(self._sync_and_dispatch, False, touched)
+                if self._touched_queued:
+                    return          # one queued sync takes every account's posts
+                self._touched_queued = True
+            self._queue(self._sync_touched)
+
+    def _sync_touched(self) -> None:
+        with self._touched_lock:
+            touched, self._touched = frozenset(self._touched), set()
+            self._touched_queued = False
+        self._sync_and_dispatch(only=touched)
 
     def _sync_and_dispatch(self, initial: bool = False, only=None) -> None:
         """``only``: the post ids a reload found changed (the sync looks at
