@@ -206,3 +206,13 @@ def test_html_is_self_contained_and_renders_with_charts(camp, tmp_path):
         svg = dom.split(f'id="{chart}"')[1].split("</svg>")[0]
         assert svg.count("<rect") >= 2, chart
     assert "Publikasi terbit per minggu menurut topik" in dom and "Jangkauan per topik" in dom
+
+
+def test_topic_targets_from_config_reach_the_report(camp):
+    cfg = camp / "config.yaml"
+    cfg.write_text(cfg.read_text().replace("accounts:", "topics:\n  gratifikasi: {share: 0.6}\n  spi: {min_per_week: 1}\n"
+                                                         "accounts:", 1))
+    r = spi(camp, "report", "--month", "2026-10", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["topics"] == [{"topic": "gratifikasi", "target": 0.6, "actual": 2, "share": 0.5},
+                                              {"topic": "spi", "target": None, "actual": 2, "share": 0.5}]
