@@ -119,12 +119,11 @@ def post_occurrences(post: Post, tz: tzinfo, start: datetime, end: datetime) -> 
 
 
 def _ledger_rows(campaign: Campaign, start: datetime, end: datetime, account: str | None):
-    from spi_campaign.ledger import SqliteLedger
+    from spi_campaign.ledger import open_for_reading
 
-    path = campaign.config.state
-    if not path.is_file():
+    ledger = open_for_reading(campaign.config)
+    if ledger is None:
         return []
-    ledger = SqliteLedger.open_for_reading(path)
     try:
         return list(ledger.iter_rows(account=account, since=start, until=end))
     finally:
@@ -146,10 +145,23 @@ def collect(campaign: Campaign, start: datetime, end: datetime, *, account: str 
     wanted_status = set(statuses) if statuses is not None else None
     entries: dict[tuple[str, str, datetime], Entry] = {}
     seen: set[str] = set()
+    queued: dict[str, datetime] = {}
+    if any(getattr(p, "queue", None) for p in campaign.posts):
+        # queued posts: the slot each has (or would get at the next run), read only
+        from spi_campaign.queue import preview
+        from spi_campaign.timeutil import now_utc
+
+        queued = preview(cfg, campaign, now_utc()).times()
     for post in campaign.posts:
         if post.id in seen:          # a duplicate id: the planner uses the first one too
             continue
         seen.add(post.id)
+        if getattr(post, "queue", None):
+            if post.id not in queued:
+                continue             # no slot (yet): nothing to show at a time
+            from dataclasses import replace
+
+            post = replace(post, publish_at=queued[post.id])
         if topic is not None and post.topic != topic:
             continue
         if wanted_status is not None and post.status not in wanted_status:

@@ -252,7 +252,7 @@ def preview(config: Config, campaign: Campaign, now: datetime) -> QueuePlan:
     placed yet and would get that slot)."""
     from spi_campaign.ledger import open_ledger
 
-    ledger = open_ledger(config.state, dry_run=True)
+    ledger = open_ledger(config, dry_run=True)
     try:
         return sync(config, campaign, ledger, now)
     finally:
@@ -269,7 +269,7 @@ def show(config: Config, campaign: Campaign, now: datetime, target: str | None =
 
         raise NotFoundError(f"unknown queue '{target}': queues are the accounts and @groups with slots: "
                             f"{', '.join(config.slots) or '(none)'}")
-    ledger = open_ledger(config.state, dry_run=True)
+    ledger = open_ledger(config, dry_run=True)
     try:
         plan = sync(config, campaign, ledger, now)
         return queue_entries(config, campaign, plan, ledger, target)

@@ -192,6 +192,11 @@ def test_publish_due_publishes_a_queued_post_at_its_slot_and_list_and_status_sho
     listed = json.loads(spi_at(tmp_path, MONDAY_0800, "post", "list", "--format", "json").stdout)
     assert [(x["id"], x["next_publish_at"], x["queue"], x["slot_assigned"]) for x in listed] == [
         ("antre", "2026-12-07T09:00:00+08:00", "arsip", True)]
+    # calendar and plan show the slot too
+    cal = json.loads(spi_at(tmp_path, MONDAY_0800, "calendar", "--month", "2026-12", "--format", "json").stdout)
+    assert [(c["post"], c["at"], c["state"]) for c in cal] == [("antre", "2026-12-07T09:00:00+08:00", "pending")]
+    plan = json.loads(spi_at(tmp_path, MONDAY_0800, "plan", "--days", "3", "--format", "json").stdout)
+    assert [p["post"] for p in plan["publications"]] == ["antre"]
 
     r = spi_at(tmp_path, "2026-12-07 00:59:30", "post", "publish-due")       # 08:59:30: not yet
     assert r.returncode == 0 and kit.outbox(tmp_path, "arsip") == [], r.stdout + r.stderr
