@@ -25,8 +25,10 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
     """
     now = now or now_utc()
     tz = get_zone("Asia/Makassar")
-    tomorrow = (now.astimezone(tz) + timedelta(days=1)).date()
-    publish_at = datetime.combine(tomorrow, time(9, 0)).strftime("%Y-%m-%d %H:%M")
+    # A week ahead, so a new campaign validates clean at any hour (a draft
+    # due within 24 hours is a warning) and leaves time to review it.
+    day = (now.astimezone(tz) + timedelta(days=7)).date()
+    publish_at = datetime.combine(day, time(9, 0)).strftime("%Y-%m-%d %H:%M")
     templates = resources.files("spi_campaign") / "templates"
     files = {
         "config.yaml": (templates / "config.yaml").read_text(encoding="utf-8"),

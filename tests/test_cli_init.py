@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
+import pytest
+from _support import load_plugin
 from click.testing import CliRunner
 
 from spi_campaign.cli import cli
+
+kit = load_plugin("spi_testkit")
 
 
 def test_init_creates_a_working_campaign(tmp_path):
@@ -48,3 +54,21 @@ def test_init_where_config_yaml_is_a_folder_is_an_error(tmp_path):
     assert result.exit_code == 1
     assert result.output.strip() == ("Error: config.yaml exists and is not a file; "
                                      "move it away and run 'spi init' again")
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs Debian's faketime (apt-get install faketime)")
+@pytest.mark.parametrize("when_utc", ["2026-12-01 00:30:00", "2026-12-01 08:30:00", "2026-12-01 15:30:00"])
+def test_a_new_campaign_validates_clean_at_any_hour(tmp_path, when_utc):
+    """The sample post is a draft; at 16:30 or 23:30 WITA a sample due 'tomorrow
+    09:00' was within 24 hours and warned. Real processes under faketime."""
+    env = kit.env()
+    env["TZ"] = "UTC"  # faketime reads '@...' in the process's local zone
+    fake = ["faketime", "-f", f"@{when_utc}"]
+    subprocess.run([*fake, kit.SPI, "init", "kampanye"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    out = subprocess.run([*fake, kit.SPI, "--config", str(tmp_path / "kampanye" / "config.yaml"),
+                          "post", "validate", "--format", "json"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = json.loads(out.stdout)
+    assert (data["posts"], data["errors"], data["warnings"]) == (1, 0, 0), data
+    text = (tmp_path / "kampanye" / "posts" / "contoh-tolak-gratifikasi.yaml").read_text(encoding="utf-8")
+    assert "publish_at: 2026-12-08 09:00" in text
