@@ -263,7 +263,7 @@ def render_content(c: Content, account: Account) -> Content:
         parts = []
         for i, part in enumerate(thread):
             if is_template(part):
-                part = render_text(part, names, account, "thread", _("thread part {n}").format(n=i + 1))
+                part = render_text(part, names, account, "thread", _("thread part {i}").format(i=i + 1))
                 if not part.strip():
                     raise TemplateError(_("thread part {n} renders empty for account '{account}'").format(
                         n=i + 1, account=account.name), field="thread")
@@ -309,7 +309,7 @@ def sources(post: Post) -> Iterator[tuple[str, str, str, str | None, Media | Non
                 yield tag, "hashtags", prefix + "hashtags", vkey, None
         for i, part in enumerate(values.get("thread") or ()):
             if is_template(part):
-                yield part, "thread", prefix + _("thread part {n}").format(n=i + 1), vkey, None
+                yield part, "thread", prefix + _("thread part {i}").format(i=i + 1), vkey, None
         for m in values.get("media") or ():
             if is_template(m.alt):
                 yield m.alt, "media", prefix + _("alt text"), vkey, m
