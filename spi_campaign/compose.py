@@ -6,14 +6,16 @@ from datetime import datetime
 
 from spi_campaign.adapters import registry
 from spi_campaign.errors import ConfigError
+from spi_campaign.i18n import _
 from spi_campaign.models import Account, Post, Rendered
 
 
 def adapter_class(account: Account):
     cls = registry.get(account.platform)
     if cls is None:
-        raise ConfigError(f"account '{account.name}': unknown platform '{account.platform}'; "
-                          f"available platforms: {', '.join(registry.available())}")
+        raise ConfigError(_("account '{name}': unknown platform '{platform}'; available platforms: {platforms}")
+                          .format(name=account.name, platform=account.platform,
+                                  platforms=", ".join(registry.available())))
     return cls
 
 

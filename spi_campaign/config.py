@@ -148,7 +148,7 @@ def read_config(path: Path) -> tuple[Config | None, list[Problem]]:
         if acc is not None:
             own = spec.get("vars") if isinstance(spec, dict) else None
             vline = spec.key_lines.get("vars") if isinstance(spec, LineDict) else None
-            acc.vars = {**campaign_vars, **read_vars(own, vline, f"account '{acc_name}': vars",
+            acc.vars = {**campaign_vars, **read_vars(own, vline, _("account '{account}': vars").format(account=acc_name),
                                                      lambda ln, msg, _n=acc_name: err(ln, msg, _n))}
             accounts[str(acc_name)] = acc
     groups = read_groups(raw.get("groups"), lines.get("groups"), accounts, err)
@@ -223,7 +223,7 @@ def _read_account(name: Any, spec: Any, line: int | None, root: Path, err) -> Ac
         if opt.is_path:
             bad = name_problem(value if os.path.isabs(value) else root / value)
             if bad:
-                err(kline, f"account '{name}': {key}: {bad}", name)
+                err(kline, _("account '{name}': {key}: {problem}").format(name=name, key=key, problem=bad), name)
                 continue
             value = str(realpath(root / value)) if not os.path.isabs(value) else value
         options[key] = value

@@ -151,7 +151,7 @@ def parse(expr: str) -> CronExpr:
                     doms=frozenset(doms), months=frozenset(months), dows=frozenset(dows),
                     dom_star=values[2].startswith("*"), dow_star=values[4].startswith("*"),
                     fixed=not (values[0].startswith("*") or values[1].startswith("*")),
-                    warnings=tuple(f"repeat '{shown}': {w}" for w in warnings))
+                    warnings=tuple(_("repeat '{text}': {warning}").format(text=shown, warning=w) for w in warnings))
 
 
 def _field(value: str, index: int, warnings: list[str]) -> set[int]:
@@ -161,7 +161,8 @@ def _field(value: str, index: int, warnings: list[str]) -> set[int]:
     out: set[int] = set()
     for item in value.split(","):
         if not item:
-            raise CronError(f"{name} '{value}' has an empty item (two commas, or a comma at an end)")
+            raise CronError(_("{field} '{value}' has an empty item (two commas, or a comma at an end)").format(
+                field=name, value=value))
         rng, slash, step_s = item.partition("/")
         if rng == "*":
             a, b = lo, hi
@@ -170,57 +171,76 @@ def _field(value: str, index: int, warnings: list[str]) -> set[int]:
             a = _value(first, item, name, lo, hi, names)
             if not dash:
                 if slash:
-                    raise CronError(f"{name} '{item}': a step needs a range or '*' "
-                                    f"(write {first}-{hi}/{step_s or 'N'} or */{step_s or 'N'})")
+                    raise CronError(_("{field} '{item}': a step needs a range or '*' (write {range} or {star})").format(
+                        field=name, item=item, range=f"{first}-{hi}/{step_s or 'N'}", star=f"*/{step_s or 'N'}"))
                 out.add(a)
                 continue
             b = _value(last, item, name, lo, hi, names)
             if b < a:
-                raise CronError(f"{name} range '{rng}' runs backwards (cron does not wrap around; "
-                                f"write {first}-{hi},{lo}-{last})")
+                raise CronError(_("{field} range '{range}' runs backwards (cron does not wrap around; "
+                                  "write {fix})").format(field=name, range=rng, fix=f"{first}-{hi},{lo}-{last}"))
         step = 1
         if slash:
             if not step_s or not step_s.isascii() or not step_s.isdigit():
-                raise CronError(f"{name} '{item}': the step after '/' must be a number such as /15")
+                raise CronError(_("{field} '{item}': the step after '/' must be a number such as /15").format(
+                    field=name, item=item))
             if len(step_s) > 4 or int(step_s) == 0:
-                raise CronError(f"{name} '{item}': the step must be a whole number from 1 to 9999")
+                raise CronError(_("{field} '{item}': the step must be a whole number from 1 to 9999").format(
+                    field=name, item=item))
             step = int(step_s)
             if step > b - a and b > a:
-                warnings.append(f"{name} '{item}' only matches {a}: the step /{step} is larger than the range "
-                                "(cron cannot repeat across a longer period)")
+                warnings.append(_("{field} '{item}' only matches {first}: the step /{step} is larger than the range "
+                                  "(cron cannot repeat across a longer period)").format(
+                    field=name, item=item, first=a, step=step))
         out.update(range(a, b + 1, step))
     return out
 
 
 def _value(token: str, item: str, name: str, lo: int, hi: int, names) -> int:
     if not token:
-        raise CronError(f"{name} '{item}' is missing a value")
+        raise CronError(_("{field} '{item}' is missing a value").format(field=name, item=item))
     if not _VALUE.fullmatch(token):
         bad = next((ch for ch in token if not (ch.isascii() and ch.isalnum())), None)
         if bad is not None and bad.isdigit():
-            raise CronError(f"{name} '{item}' contains '{bad}' (U+{ord(bad):04X}), which is not an ASCII digit; "
-                            "write digits 0-9")
+            raise CronError(_("{field} '{item}' contains '{char}' ({code}), which is not an ASCII digit; "
+                              "write digits 0-9").format(field=name, item=item, char=bad, code=f"U+{ord(bad):04X}"))
         if bad is None:
-            raise CronError(f"{name} '{token}' is neither a number nor a name")
+            raise CronError(_("{field} '{token}' is neither a number nor a name").format(field=name, token=token))
         if bad in ("?", "#"):
-            raise CronError(f"{name} '{item}': '{bad}' is not crontab syntax (use * or a list such as 1,15)")
+            raise CronError(_("{field} '{item}': '{char}' is not crontab syntax (use * or a list such as 1,15)")
+                            .format(field=name, item=item, char=bad))
         shown = f"'{bad}'" if bad.isprintable() else f"U+{ord(bad):04X}"
-        raise CronError(f"{name} '{item}' contains {shown}, which is not allowed here "
-                        f"(use numbers {lo}-{hi}{', names' if names else ''}, *, -, / and ,)")
+        if names:
+            raise CronError(_("{field} '{item}' contains {char}, which is not allowed here "
+                              "(use numbers {lo}-{hi}, names, *, -, / and ,)").format(
+                field=name, item=item, char=shown, lo=lo, hi=hi))
+        raise CronError(_("{field} '{item}' contains {char}, which is not allowed here "
+                          "(use numbers {lo}-{hi}, *, -, / and ,)").format(field=name, item=item, char=shown,
+                                                                          lo=lo, hi=hi))
     if token.isdigit():
         n = int(token) if len(token) <= 4 else hi + 1
         if not lo <= n <= hi:
-            raise CronError(f"{name} {token} is out of range ({lo}-{hi})")
+            raise CronError(_("{field} {token} is out of range ({lo}-{hi})").format(
+                field=name, token=token, lo=lo, hi=hi))
         return n
     low = token.lower()
     if names is not None and low in names:
         return names.index(low) + (1 if names is MONTHS else 0)
     if low in ("l", "last", "w", "lw"):
-        raise CronError(f"{name} '{token}' is not crontab syntax (cron has no 'last' or 'weekday' days)")
+        raise CronError(_("{field} '{token}' is not crontab syntax (cron has no 'last' or 'weekday' days)").format(
+            field=name, token=token))
     if names is None:
-        raise CronError(f"{name} '{token}' is not a number ({lo}-{hi})")
-    kind = "month" if names is MONTHS else "day"
+        raise CronError(_("{field} '{token}' is not a number ({lo}-{hi})").format(
+            field=name, token=token, lo=lo, hi=hi))
     if low[:3] in names:
-        raise CronError(f"{name} '{token}' is not a {kind} name; cron takes the first three letters "
-                        f"('{low[:3]}')")
-    raise CronError(f"{name} '{token}' is not a {kind} (use {lo}-{hi} or {names[0]}..{names[-1]})")
+        if names is MONTHS:
+            msg = _("{field} '{token}' is not a month name; cron takes the first three letters ('{short}')")
+        else:
+            msg = _("{field} '{token}' is not a day name; cron takes the first three letters ('{short}')")
+        raise CronError(msg.format(field=name, token=token, short=low[:3]))
+    if names is MONTHS:
+        msg = _("{field} '{token}' is not a month (use {lo}-{hi} or {first}..{last})")
+    else:
+        msg = _("{field} '{token}' is not a day (use {lo}-{hi} or {first}..{last})")
+    raise CronError(msg.format(field=name, token=token, lo=lo, hi=hi, first=names[0], last=names[-1]))
+

@@ -14,6 +14,7 @@ import keyword
 import re
 from typing import Any, Callable, Iterable
 
+from spi_campaign.i18n import _
 from spi_campaign.models import suggest
 from spi_campaign.timeutil import short_repr, type_name
 from spi_campaign.yamlio import LineDict
@@ -32,25 +33,33 @@ def read_vars(value: Any, line: int | None, where: str, err: Callable[[int | Non
     if value is None:
         return {}
     if not isinstance(value, dict):
-        err(line, f"{where} must be a mapping of name: value (e.g. instansi: Pemerintah Kota Denpasar), "
-                  f"got {type_name(value)}")
+        err(line, _("{where} must be a mapping of name: value (e.g. instansi: Pemerintah Kota Denpasar), "
+                    "got {type}").format(where=where, type=type_name(value)))
         return {}
     lines = value.key_lines if isinstance(value, LineDict) else {}
     out: dict[str, Any] = {}
     for name, val in value.items():
         vline = lines.get(name, line)
         if not isinstance(name, str) or not _NAME.match(name) or keyword.iskeyword(name) or name in _JINJA_WORDS:
-            err(vline, f"{where}: {short_repr(name)} cannot be used as a template name; use letters, digits and _ "
-                       "(not starting with a digit), e.g. kanal_aduan")
+            err(vline, _("{where}: {name} cannot be used as a template name; use letters, digits and _ "
+                         "(not starting with a digit), e.g. kanal_aduan").format(where=where, name=short_repr(name)))
             continue
         if name in RESERVED:
-            err(vline, f"{where}: '{name}' is given by spi to every template (the account's "
-                       f"{'name' if name == 'account' else 'platform'}); choose another name")
+            if name == "account":
+                msg = _("{where}: '{name}' is given by spi to every template (the account's name); "
+                        "choose another name")
+            else:
+                msg = _("{where}: '{name}' is given by spi to every template (the account's platform); "
+                        "choose another name")
+            err(vline, msg.format(where=where, name=name))
             continue
         if not _plain(val):
-            err(vline, f"{where}: {name} must be text, a number, yes/no, or a list or mapping of those, got "
-                       f"{type_name(val)}" if val is not None else
-                       f"{where}: {name} has no value (write a text, or remove it)")
+            if val is not None:
+                err(vline, _("{where}: {name} must be text, a number, yes/no, or a list or mapping of those, "
+                             "got {type}").format(where=where, name=name, type=type_name(val)))
+            else:
+                err(vline, _("{where}: {name} has no value (write a text, or remove it)").format(where=where,
+                                                                                             name=name))
             continue
         out[name] = val
     return out
@@ -76,7 +85,8 @@ def read_groups(value: Any, line: int | None, accounts: Iterable[str],
     if value is None:
         return {}
     if not isinstance(value, dict):
-        err(line, f"groups must be a mapping of group name to a list of accounts, got {type_name(value)}")
+        err(line, _("groups must be a mapping of group name to a list of accounts, got {type}").format(
+            type=type_name(value)))
         return {}
     known = list(accounts)
     glines = value.key_lines if isinstance(value, LineDict) else {}
@@ -84,12 +94,14 @@ def read_groups(value: Any, line: int | None, accounts: Iterable[str],
     for name, members in value.items():
         gline = glines.get(name, line)
         if not isinstance(name, str) or not name.strip() or name.startswith("@"):
-            err(gline, f"group name {short_repr(name)} must be a word such as kabupaten (without '@')")
+            err(gline, _("group name {name} must be a word such as kabupaten (without '@')").format(
+                name=short_repr(name)))
             continue
         if isinstance(members, str):
             members = [members]
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            err(gline, f"group '{name}' must be a list of account names or @groups, got {type_name(members)}")
+            err(gline, _("group '{name}' must be a list of account names or @groups, got {type}").format(
+                name=name, type=type_name(members)))
             raw[name] = []
             continue
         raw[name] = list(members)
@@ -98,11 +110,13 @@ def read_groups(value: Any, line: int | None, accounts: Iterable[str],
         for m in members:
             if m.startswith("@"):
                 if m[1:] not in raw:
-                    err(glines.get(name, line), f"group '{name}': unknown group '{m}'{suggest(m, ['@' + g for g in raw])}; groups: "
-                                                f"{', '.join('@' + g for g in raw)}")
+                    err(glines.get(name, line), _("group '{name}': unknown group '{member}'{hint}; groups: {groups}")
+                        .format(name=name, member=m, hint=suggest(m, ['@' + g for g in raw]),
+                                groups=", ".join('@' + g for g in raw)))
             elif m not in known_set:
-                hint = f" (a group is written '@{m}')" if m in raw else suggest(m, known)
-                err(glines.get(name, line), f"group '{name}': unknown account '{m}'{hint}")
+                hint = _(" (a group is written '@{name}')").format(name=m) if m in raw else suggest(m, known)
+                err(glines.get(name, line), _("group '{name}': unknown account '{member}'{hint}").format(
+                    name=name, member=m, hint=hint))
 
     out: dict[str, tuple[str, ...]] = {}
     reported: set[str] = set()
@@ -114,7 +128,8 @@ def read_groups(value: Any, line: int | None, accounts: Iterable[str],
             cycle = path[path.index(name):] + [name]
             if name not in reported:
                 reported.update(cycle)
-                err(glines.get(name, line), f"groups form a cycle: {' -> '.join('@' + g for g in cycle)}")
+                err(glines.get(name, line), _("groups form a cycle: {cycle}").format(
+                    cycle=" -> ".join('@' + g for g in cycle)))
             return []
         result: list[str] = []
         for m in raw.get(name, ()):
@@ -140,8 +155,10 @@ def expand_accounts(names: Iterable[str], groups: dict[str, tuple[str, ...]]) ->
         if name.startswith("@"):
             members = groups.get(name[1:])
             if members is None:
-                bad.append(f"unknown group '{name}'{suggest(name, ['@' + g for g in groups])}; groups in config.yaml: "
-                           f"{', '.join('@' + g for g in groups) or '(none)'}")
+                bad.append(_("unknown group '{name}'{hint}; groups in config.yaml: {groups}").format(
+                    name=name, hint=suggest(name, ['@' + g for g in groups]),
+                    groups=", ".join('@' + g for g in groups) or _("(none)")))
+
                 continue
             out.extend(members)
         else:

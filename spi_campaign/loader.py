@@ -159,7 +159,8 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
     fname = str(path)
     if not isinstance(raw, dict):
         problems.append(Problem(fname, line, None, None, "error",
-                                f"post #{index + 1} must be a mapping (key: value), got {type_name(raw)}"))
+                                _("post #{n} must be a mapping (key: value), got {type}").format(
+                                    n=index + 1, type=type_name(raw))))
         return None
     lines: dict[str, int] = raw.key_lines if isinstance(raw, LineDict) else {}
     line = getattr(raw, "line", None)
@@ -169,14 +170,17 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
         post_id = path.stem if single else None
         if post_id is None:
             problems.append(Problem(fname, line, None, None, "error",
-                                    f"post #{index + 1} needs an 'id' (required when a file holds several posts)"))
+                                    _("post #{n} needs an 'id' (required when a file holds several posts)").format(
+                                        n=index + 1)))
             post_id = f"{path.stem}#{index + 1}"
         elif not _ID.match(post_id):
             problems.append(Problem(fname, line, post_id, None, "error",
-                                    f"file name '{path.stem}' is not a valid post id; add an explicit 'id'"))
+                                    _("file name '{name}' is not a valid post id; add an explicit 'id'").format(
+                                        name=path.stem)))
     elif not isinstance(raw_id, str) or not _ID.match(raw_id):
         problems.append(Problem(fname, lines.get("id", line), None, None, "error",
-                                f"id {short_repr(raw_id)} must be letters, digits, '.', '_' or '-' (max 128)"))
+                                _("id {id} must be letters, digits, '.', '_' or '-' (max 128)").format(
+                                    id=short_repr(raw_id))))
         post_id = f"{path.stem}#{index + 1}"
     else:
         post_id = raw_id
@@ -289,7 +293,8 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
     raw_variants = raw.get("variants")
     if raw_variants is not None:
         if not isinstance(raw_variants, dict):
-            err("variants", f"variants must be a mapping of platform or account name to overrides, got {type_name(raw_variants)}")
+            err("variants", _("variants must be a mapping of platform or account name to overrides, got {type}")
+                .format(type=type_name(raw_variants)))
         else:
             vlines = raw_variants.key_lines if isinstance(raw_variants, LineDict) else {}
             for vkey, over in raw_variants.items():
@@ -301,13 +306,14 @@ def _read_post(raw: Any, index: int, line: int | None, single: bool, path: Path,
                     problems.append(Problem(fname, where, post_id, None, severity, message))
 
                 if not isinstance(vkey, str):
-                    verr(None, f"variant key {short_repr(vkey)} must be a platform or account name")
+                    verr(None, _("variant key {key} must be a platform or account name").format(key=short_repr(vkey)))
                     continue
                 if vkey not in keys:
-                    verr(None, f"variant '{vkey}' is neither a platform nor an account in config.yaml"
-                               f"{suggest(vkey, keys)}")
+                    verr(None, _("variant '{key}' is neither a platform nor an account in config.yaml{hint}").format(
+                        key=vkey, hint=suggest(vkey, keys)))
                 if not isinstance(over, dict):
-                    verr(None, f"variant '{vkey}' must be a mapping of {', '.join(CONTENT_KEYS)}, got {type_name(over)}")
+                    verr(None, _("variant '{key}' must be a mapping of {keys}, got {type}").format(
+                        key=vkey, keys=", ".join(CONTENT_KEYS), type=type_name(over)))
                     continue
                 olines = over.key_lines if isinstance(over, LineDict) else {}
                 variants[vkey] = _read_content(over, olines, base_dir, verr, f"variants.{vkey}.", top=False,
@@ -348,8 +354,8 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
     if not top:
         for key in raw:
             if key not in CONTENT_KEYS:
-                err(key, f"unknown key '{prefix}{key}' (a variant may set {', '.join(CONTENT_KEYS)})"
-                         f"{suggest(key, CONTENT_KEYS)}")
+                err(key, _("unknown key '{key}' (a variant may set {keys}){hint}").format(
+                    key=prefix + str(key), keys=", ".join(CONTENT_KEYS), hint=suggest(key, CONTENT_KEYS)))
     if "text" in raw:
         text = raw["text"]
         if not isinstance(text, str):
@@ -363,10 +369,12 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
             if not text.strip():
                 err("text", prefix + _("text is empty"))
             elif len(text) > MAX_TEXT:
-                err("text", f"{prefix}text is {len(text):,} characters; spi reads at most {MAX_TEXT:,} "
-                            "(no platform takes more than 63,206)")
+                err("text", prefix + _("text is {n} characters; spi reads at most {most} "
+                                       "(no platform takes more than 63,206)").format(n=f"{len(text):,}",
+                                                                                     most=f"{MAX_TEXT:,}"))
             elif bad:
-                err("text", f"{prefix}text contains an invalid character U+{ord(bad.group()):04X}")
+                err("text", prefix + _("text contains an invalid character {char}").format(
+                    char=f"U+{ord(bad.group()):04X}"))
             else:
                 out["text"] = text
     if "link" in raw and raw["link"] is not None:
@@ -380,7 +388,8 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
         if isinstance(tags, str):
             tags = tags.split()
         if not isinstance(tags, list):
-            err("hashtags", f"{prefix}hashtags must be a list such as [TolakGratifikasi, SPI2026], got {type_name(tags)}")
+            err("hashtags", prefix + _("hashtags must be a list such as [TolakGratifikasi, SPI2026], got {type}")
+                .format(type=type_name(tags)))
         else:
             clean = []
             for tag in tags:
@@ -389,8 +398,8 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
                     continue
                 m = _HASHTAG.match(tag) if isinstance(tag, str) else None
                 if m is None or m.group(1).isdigit():
-                    err("hashtags", f"{prefix}hashtag {short_repr(tag)} must be one word of letters, digits or _ "
-                                    f"(not only digits), without spaces")
+                    err("hashtags", prefix + _("hashtag {tag} must be one word of letters, digits or _ "
+                                               "(not only digits), without spaces").format(tag=short_repr(tag)))
                     continue
                 clean.append(m.group(1))
             out["hashtags"] = tuple(clean)
@@ -399,7 +408,8 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
         if isinstance(media, dict):
             media = [media]
         if not isinstance(media, list):
-            err("media", f"{prefix}media must be a list of {{path, alt}} items, got {type_name(media)}")
+            err("media", prefix + _("media must be a list of {items} items, got {type}").format(
+                items="{path, alt}", type=type_name(media)))
         else:
             items = []
             item_lines = getattr(media, "item_lines", None) or [lines.get("media")] * len(media)
@@ -411,22 +421,22 @@ def _read_content(raw: dict, lines: dict, base_dir: Path, err: Callable, prefix:
     if "thread" in raw and raw["thread"] is not None:
         thread = raw["thread"]
         if not isinstance(thread, list) or not all(isinstance(t, str) for t in thread):
-            err("thread", f"{prefix}thread must be a list of texts, one per part")
+            err("thread", prefix + _("thread must be a list of texts, one per part"))
         elif len(thread) < 2:
-            err("thread", f"{prefix}thread needs at least 2 parts (use text for a single post)")
+            err("thread", prefix + _("thread needs at least 2 parts (use text for a single post)"))
         else:
             parts = tuple(t[:-1] if t.endswith("\n") else t for t in thread)
             ok = True
             for i, part in enumerate(parts):
                 if not part.strip():
-                    err("thread", f"{prefix}thread part {i + 1} is empty")
+                    err("thread", prefix + _("thread part {n} is empty").format(n=i + 1))
                     ok = False
                 elif len(part) > MAX_TEXT:
-                    err("thread", f"{prefix}thread part {i + 1} is {len(part):,} characters; spi reads at most "
-                                  f"{MAX_TEXT:,}")
+                    err("thread", prefix + _("thread part {n} is {length} characters; spi reads at most "
+                                             "{most}").format(n=i + 1, length=f"{len(part):,}", most=f"{MAX_TEXT:,}"))
                     ok = False
                 elif _BAD_CHARS.search(part):
-                    err("thread", f"{prefix}thread part {i + 1} contains an invalid character")
+                    err("thread", prefix + _("thread part {n} contains an invalid character").format(n=i + 1))
                     ok = False
             if ok:
                 out["thread"] = parts
@@ -438,29 +448,30 @@ def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Ca
     if isinstance(item, str):
         item = {"path": item}
     if not isinstance(item, dict):
-        err("media", f"{prefix}media item {index + 1} must be a mapping with path or url, got {type_name(item)}",
-            at=line)
+        err("media", prefix + _("media item {n} must be a mapping with path or url, got {type}").format(
+            n=index + 1, type=type_name(item)), at=line)
         return None
     item_line = getattr(item, "line", line)
     ok = True
     for key in item:
         if key not in MEDIA_KEYS:
-            err("media", f"{prefix}media item {index + 1}: unknown key '{key}'{suggest(key, MEDIA_KEYS)}", at=item_line)
+            err("media", prefix + _("media item {n}: unknown key '{key}'{hint}").format(
+                n=index + 1, key=key, hint=suggest(key, MEDIA_KEYS)), at=item_line)
             ok = False
     path, url, alt = item.get("path"), item.get("url"), item.get("alt")
     if path is None and url is None:
-        err("media", f"{prefix}media item {index + 1} needs 'path' (a file) or 'url'", at=item_line)
+        err("media", prefix + _("media item {n} needs 'path' (a file) or 'url'").format(n=index + 1), at=item_line)
         return None
     if path is not None and (not isinstance(path, str) or not path.strip() or "\0" in path):
-        err("media", f"{prefix}media item {index + 1}: path must be a file name, got {short_repr(path)}",
-            at=item_line)
+        err("media", prefix + _("media item {n}: path must be a file name, got {value}").format(
+            n=index + 1, value=short_repr(path)), at=item_line)
         ok = False
     if url is not None and (not isinstance(url, str) or not _URL.match(url.strip())):
-        err("media", f"{prefix}media item {index + 1}: url must be an http(s) URL, got {short_repr(url)}",
-            at=item_line)
+        err("media", prefix + _("media item {n}: url must be an http(s) URL, got {value}").format(
+            n=index + 1, value=short_repr(url)), at=item_line)
         ok = False
     if alt is not None and not isinstance(alt, str):
-        err("media", f"{prefix}media item {index + 1}: alt must be text", at=item_line)
+        err("media", prefix + _("media item {n}: alt must be text").format(n=index + 1), at=item_line)
         ok = False
     if not ok:
         return None
@@ -469,7 +480,9 @@ def _read_media(item: Any, index: int, base_dir: Path, line: int | None, err: Ca
     if resolved is not None:
         rel = os.path.relpath(resolved, root)
         if rel == ".." or rel.startswith(".." + os.sep):
-            err("media", f"{prefix}media item {index + 1}: {path} is outside the campaign folder ({resolved}); "
-                         "keep images in the campaign so every reviewer sees them", "warning", at=item_line)
+            err("media", prefix + _("media item {n}: {path} is outside the campaign folder ({resolved}); "
+                                    "keep images in the campaign so every reviewer sees them").format(
+                n=index + 1, path=path, resolved=resolved), "warning", at=item_line)
+
     return Media(path=resolved, url=url.strip() if url else None, alt=alt.strip() if alt else None, line=item_line,
                  rel=rel)

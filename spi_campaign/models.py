@@ -98,7 +98,9 @@ class TopicTarget:
     line: int | None = None
 
     def describe(self) -> str:
-        return f"{self.share:.0%} of publications" if self.share is not None else f"{self.min_per_week} per week"
+        if self.share is not None:
+            return _("{share} of publications").format(share=f"{self.share:.0%}")
+        return _("{n} per week").format(n=self.min_per_week)
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from spi_campaign.errors import CampaignError
+from spi_campaign.i18n import _
 
 
 def find_post_files(posts_dir: Path, unreadable: list[tuple[Path, str]] | None = None,
@@ -23,8 +24,10 @@ def find_post_files(posts_dir: Path, unreadable: list[tuple[Path, str]] | None =
     raises, a subfolder is appended to ``unreadable`` as ``(path, reason)``."""
     if not posts_dir.is_dir():
         if posts_dir.exists():
-            raise CampaignError(f"posts folder {posts_dir} is not a folder (set posts_dir in config.yaml)")
-        raise CampaignError(f"posts folder {posts_dir} does not exist (set posts_dir in config.yaml)")
+            raise CampaignError(_("posts folder {folder} is not a folder (set posts_dir in config.yaml)").format(
+                folder=posts_dir))
+        raise CampaignError(_("posts folder {folder} does not exist (set posts_dir in config.yaml)").format(
+            folder=posts_dir))
     found: list[Path] = []
     read: dict[tuple[int, int], Path] = {}
 
@@ -40,16 +43,19 @@ def find_post_files(posts_dir: Path, unreadable: list[tuple[Path, str]] | None =
         except OSError as exc:
             reason = exc.strerror or str(exc)
             if folder == posts_dir:
-                raise CampaignError(f"cannot read the posts folder {posts_dir}: {reason}") from None
+                raise CampaignError(_("cannot read the posts folder {folder}: {reason}").format(
+                    folder=posts_dir, reason=reason)) from None
             if unreadable is not None:
                 unreadable.append((folder, reason))
             return
         key = (st.st_dev, st.st_ino)
         if key in ancestors:
-            note(folder, f"symbolic link loop: leads back to {ancestors[key]}; not read again")
+            note(folder, _("symbolic link loop: leads back to {folder}; not read again").format(
+                folder=ancestors[key]))
             return
         if key in read:
-            note(folder, f"same folder as {read[key]} (symbolic link); its posts are read once, there")
+            note(folder, _("same folder as {folder} (symbolic link); its posts are read once, there").format(
+                folder=read[key]))
             return
         read[key] = folder
         inner = {**ancestors, key: folder}
@@ -67,7 +73,7 @@ def find_post_files(posts_dir: Path, unreadable: list[tuple[Path, str]] | None =
             elif name.endswith((".yaml", ".yml")):
                 found.append(path)   # a broken link here is a file that cannot be read: a problem of its own
             elif entry.is_symlink() and not _target_exists(path):
-                note(path, "symbolic link leads nowhere (" + _link_problem(path) + "); ignored")
+                note(path, _("symbolic link leads nowhere ({reason}); ignored").format(reason=_link_problem(path)))
 
     walk(posts_dir, {})
     found.sort(key=lambda p: p.parts)   # the order Path comparison gives, without its per-compare cost
@@ -86,5 +92,6 @@ def _link_problem(path: Path) -> str:
     try:
         os.stat(path)
     except OSError as exc:
-        return exc.strerror or "cannot follow"
-    return "cannot follow"
+        return exc.strerror or _("cannot follow")
+    return _("cannot follow")
+

@@ -54,10 +54,12 @@ def init_campaign(directory: Path, now: datetime | None = None) -> list[tuple[st
             results.append((rel, "created"))
         except FileExistsError:
             if not target.is_file():
-                raise SpiError(f"{target} exists and is not a file; move it away and run 'spi init' again") from None
+                raise SpiError(_("{path} exists and is not a file; move it away and run 'spi init' again").format(
+                    path=target)) from None
             results.append((rel, "exists"))
         except OSError as exc:
-            raise SpiError(f"cannot create {target}: {exc.strerror or exc}") from None
+            raise SpiError(_("cannot create {path}: {reason}").format(path=target, reason=exc.strerror or exc)) from None
+
     results.append(_init_ledger(directory))
     return results
 
@@ -71,7 +73,7 @@ def _init_ledger(directory: Path) -> tuple[str, str]:
 
     cfg = load_config(directory / "config.yaml")
     if cfg.state_url:
-        return "(PostgreSQL ledger)", "exists"
+        return _("(PostgreSQL ledger)"), "exists"
     rel = cfg.rel(cfg.state)
     if cfg.state.exists():
         return rel, "exists"

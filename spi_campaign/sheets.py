@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.models import Campaign, Config, Post, Problem, suggest
 
 COLUMNS = ("id", "title", "topic", "status", "publish_at", "repeat", "until", "accounts", "text", "link",
@@ -60,21 +61,23 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     elif name.endswith((".csv", ".txt")):
         header, rows = _read_csv(path)
     else:
-        raise SheetError(f"{path}: import reads .csv and .xlsx files")
+        raise SheetError(_("{sheet}: import reads .csv and .xlsx files").format(sheet=path))
     cols = [str(h).strip().lower() if h is not None else "" for h in header]
     problems = []
     for i, col in enumerate(cols):
         if col and col not in COLUMNS:
-            problems.append(f"{path}: row 1, column {_letter(i)}: unknown column '{col}'{suggest(col, COLUMNS)}; "
-                            f"columns: {', '.join(COLUMNS)}")
+            problems.append(_("{where}: unknown column '{name}'{hint}; columns: {columns}").format(
+                where=_where(path, 1, _letter(i)), name=col, hint=suggest(col, COLUMNS), columns=", ".join(COLUMNS)))
     for col in REQUIRED:
         if col not in cols:
-            problems.append(f"{path}: row 1: the sheet needs a column '{col}' (columns: {', '.join(COLUMNS)})")
+            problems.append(_("{where}: the sheet needs a column '{name}' (columns: {columns})").format(
+                where=_where(path, 1, None), name=col, columns=", ".join(COLUMNS)))
     dupes = {c for c in cols if c and cols.count(c) > 1}
     for col in sorted(dupes):
-        problems.append(f"{path}: row 1: column '{col}' appears twice")
+        problems.append(_("{where}: column '{name}' appears twice").format(where=_where(path, 1, None), name=col))
     if problems:
-        raise SheetError(f"{path}: the header row is not usable; nothing was imported", problems)
+        raise SheetError(_("{sheet}: the header row is not usable; nothing was imported").format(sheet=path),
+                         problems)
     out = []
     for number, cells in rows:
         record = {col: _cell(cells[i] if i < len(cells) else None, col)
@@ -82,6 +85,13 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         if any(v != "" for v in record.values()):
             out.append((number, record))
     return out
+
+
+def _where(sheet: Path, row: int, column: str | None) -> str:
+    """``sheet: row 3, column text`` (the start of every row problem)."""
+    if column:
+        return _("{sheet}: row {row}, column {column}").format(sheet=sheet, row=row, column=column)
+    return _("{sheet}: row {row}").format(sheet=sheet, row=row)
 
 
 def _letter(i: int) -> str:
@@ -97,13 +107,13 @@ def _read_csv(path: Path):
     try:
         data = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SheetError(f"{path}: not UTF-8 text (save the CSV as 'CSV UTF-8')") from None
+        raise SheetError(_("{sheet}: not UTF-8 text (save the CSV as 'CSV UTF-8')").format(sheet=path)) from None
     first = data.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count)         # Indonesian Excel writes ';'
     reader = csv.reader(io.StringIO(data, newline=""), delimiter=delimiter)
     records = list(reader)
     if not records:
-        raise SheetError(f"{path}: the sheet is empty")
+        raise SheetError(_("{sheet}: the sheet is empty").format(sheet=path))
     # The row number a spreadsheet shows: one per record (a cell may hold line breaks).
     return records[0], [(i + 2, r) for i, r in enumerate(records[1:])]
 
@@ -113,13 +123,13 @@ def _read_xlsx(path: Path):
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
     except ImportError:   # pragma: no cover - a dependency
-        raise SheetError("reading .xlsx needs openpyxl (pip install openpyxl)") from None
+        raise SheetError(_("reading .xlsx needs openpyxl (pip install openpyxl)")) from None
     import zipfile
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise SheetError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+        raise SheetError(_("{sheet}: not a readable .xlsx workbook ({reason})").format(sheet=path, reason=exc)) from None
     try:
         ws = wb.worksheets[0]
         rows = [(r[0].row if r and hasattr(r[0], "row") else i + 1, [c.value for c in r])
@@ -127,7 +137,7 @@ def _read_xlsx(path: Path):
     finally:
         wb.close()
     if not rows:
-        raise SheetError(f"{path}: the first sheet is empty")
+        raise SheetError(_("{sheet}: the first sheet is empty").format(sheet=path))
     return rows[0][1], rows[1:]
 
 
@@ -152,13 +162,14 @@ def _cell(value: Any, col: str) -> str:
 
 # ----- rows -> posts ------------------------------------------------------------------
 
-def row_post(record: dict[str, str], target: Path, root: Path) -> tuple[dict[str, Any], list[str]]:
+def row_post(record: dict[str, str], target: Path, root: Path) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The post mapping a row describes (keys in the README's order) and
-    problems that need no loader (a variants cell that is not YAML...)."""
+    problems that need no loader (a variants cell that is not YAML...), as
+    (column, message)."""
     from spi_campaign.yamlio import YamlProblem, load_text
 
     post: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
     for key in ("id", "title", "topic", "status", "publish_at", "repeat", "until"):
         value = record.get(key, "")
         if value:
@@ -199,7 +210,7 @@ def row_post(record: dict[str, str], target: Path, root: Path) -> tuple[dict[str
             items.append(item)
         post["media"] = items
     elif any(alt_lines):
-        problems.append("alt: there is alt text but no media")
+        problems.append(("alt", _("there is alt text but no media")))
     if record.get("thread", "").strip():
         parts = re.split(rf"\n[ \t]*{THREAD_SEPARATOR}[ \t]*\n", "\n" + record["thread"].strip("\n") + "\n")
         post["thread"] = [p.strip("\n") for p in parts if p.strip()]
@@ -207,11 +218,12 @@ def row_post(record: dict[str, str], target: Path, root: Path) -> tuple[dict[str
         try:
             docs = [d for d in load_text(record["variants"]) if d is not None]
         except YamlProblem as exc:
-            problems.append(f"variants: {exc.message}" + (f" (line {exc.line} of the cell)" if exc.line else ""))
+            problems.append(("variants", exc.message + (_(" (line {line} of the cell)").format(line=exc.line)
+                                                        if exc.line else "")))
         else:
             if len(docs) != 1 or not isinstance(docs[0], dict):
-                problems.append("variants: must be YAML mapping a platform or account to text, link, hashtags, "
-                                "media or thread (as under variants: in a post file)")
+                problems.append(("variants", _("must be YAML mapping a platform or account to text, link, hashtags, "
+                                               "media or thread (as under variants: in a post file)")))
             else:
                 post["variants"] = _plain(docs[0])
     return post, problems
@@ -247,8 +259,8 @@ def plan_import(sheet: Path, campaign: Campaign, into: Path) -> tuple[list[Plann
     keys = variant_keys(cfg)
     rows = read_rows(sheet)
     if not rows:
-        raise SheetError(f"{sheet}: the sheet has no rows below its header; nothing to import")
-    errors: list[str] = []
+        raise SheetError(_("{sheet}: the sheet has no rows below its header; nothing to import").format(sheet=sheet))
+    errors: list[tuple[int, str]] = []    # (row, message): reported by row
     warnings: list[str] = []
     planned: list[Planned] = []
     new_posts: list[Post] = []
@@ -257,32 +269,37 @@ def plan_import(sheet: Path, campaign: Campaign, into: Path) -> tuple[list[Plann
     first_row: dict[str, int] = {}
 
     def where(row: int, col: str | None) -> str:
-        return f"{sheet}: row {row}" + (f", column {col}" if col else "")
+        return _where(sheet, row, col)
+
+    def error(row: int, col: str | None, message: str) -> None:
+        errors.append((row, f"{where(row, col)}: {message}"))
 
     for number, record in rows:
         post_id = record.get("id", "")
         if not post_id:
-            errors.append(f"{where(number, 'id')}: every row needs an id (letters, digits, '.', '_' or '-')")
+            error(number, "id", _("every row needs an id (letters, digits, '.', '_' or '-')"))
             continue
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", post_id)[:120] or f"row-{number}"
         target = into / f"{safe}.yaml"
         raw, cell_problems = row_post(record, target, cfg.root)
-        errors += [f"{where(number, p.split(':', 1)[0])}:{p.split(':', 1)[1]}" for p in cell_problems]
+        for col, message in cell_problems:
+            error(number, col, message)
         text, columns = emit(raw)
         item = Planned(row=number, path=target, text=text, post_id=post_id, columns=columns)
         if post_id in first_row:
-            errors.append(f"{where(number, 'id')}: post id '{post_id}' is also on row {first_row[post_id]}")
+            error(number, "id", _("post id '{post}' is also on row {row}").format(post=post_id,
+                                                                                  row=first_row[post_id]))
         first_row.setdefault(post_id, number)
         if post_id in existing:
-            errors.append(f"{where(number, 'id')}: post id '{post_id}' already exists in "
-                          f"{cfg.rel(existing[post_id].file)}; an import never replaces a post")
+            error(number, "id", _("post id '{post}' already exists in {file}; an import never replaces a post")
+                  .format(post=post_id, file=cfg.rel(existing[post_id].file)))
         if os.path.lexists(target):
-            errors.append(f"{where(number, 'id')}: {cfg.rel(target)} already exists; an import never "
-                          "overwrites a file")
+            error(number, "id", _("{file} already exists; an import never overwrites a file").format(
+                file=cfg.rel(target)))
         try:
             doc = load_text(text)[0]
         except YamlProblem as exc:   # pragma: no cover - emit() checks what it writes
-            errors.append(f"{where(number, None)}: cannot be written as YAML ({exc.message})")
+            error(number, None, _("cannot be written as YAML ({problem})").format(problem=exc.message))
             continue
         found: list[Problem] = []
         post = _read_post(doc, 0, 1, True, target, cfg, keys, found)
@@ -300,17 +317,22 @@ def plan_import(sheet: Path, campaign: Campaign, into: Path) -> tuple[list[Plann
             if item is not None:
                 _sort([p], item, where, errors, warnings)
     if errors:
-        errors.sort(key=lambda e: int(re.match(r".*?: row (\d+)", e).group(1)))   # by row, stable
-        raise SheetError(f"{sheet}: {len(errors)} error{'s' if len(errors) != 1 else ''}; nothing was imported",
-                         errors)
+        errors.sort(key=lambda e: e[0])   # by row, stable
+        raise SheetError(ngettext("{sheet}: {n} error; nothing was imported",
+                                  "{sheet}: {n} errors; nothing was imported", len(errors)).format(
+                                      sheet=sheet, n=len(errors)), [text for _row, text in errors])
     return planned, warnings
 
 
-def _sort(found: list[Problem], item: Planned, where, errors: list[str], warnings: list[str]) -> None:
+def _sort(found: list[Problem], item: Planned, where, errors: list[tuple[int, str]], warnings: list[str]) -> None:
     for p in found:
         col = _column(item, p.line)
-        acc = f" (account {p.account})" if p.account else ""
-        (errors if p.severity == "error" else warnings).append(f"{where(item.row, col)}{acc}: {p.message}")
+        acc = _(" (account {account})").format(account=p.account) if p.account else ""
+        text = f"{where(item.row, col)}{acc}: {p.message}"
+        if p.severity == "error":
+            errors.append((item.row, text))
+        else:
+            warnings.append(text)
 
 
 def _column(item: Planned, line: int | None) -> str | None:
@@ -339,4 +361,6 @@ def write_planned(planned: list[Planned]) -> None:
                 path.unlink()
             except OSError:
                 pass
-        raise SheetError(f"{exc.filename or item.path}: {exc.strerror or exc}; nothing was imported") from None
+        raise SheetError(_("{file}: {reason}; nothing was imported").format(
+            file=exc.filename or item.path, reason=exc.strerror or exc)) from None
+

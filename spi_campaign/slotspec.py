@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Callable, Iterator
 
+from spi_campaign.i18n import _
 from spi_campaign.timeutil import UTC, short_repr, type_name
 
 _DAYS = {
@@ -63,17 +64,17 @@ class Slots:
 def parse_rule(text: object) -> SlotRule:
     """One slot line -> ``SlotRule``; ``ValueError`` with a message for people."""
     if not isinstance(text, str):
-        raise ValueError(f"a slot must be text such as \"MON-FRI 09:00\", got {type_name(text)}")
+        raise ValueError(_("a slot must be text such as \"MON-FRI 09:00\", got {type}").format(type=type_name(text)))
     words = text.replace(",", " , ").split()
     if not words:
-        raise ValueError("a slot is empty; write it like \"MON-FRI 09:00\"")
+        raise ValueError(_("a slot is empty; write it like \"MON-FRI 09:00\""))
     times: list[time] = []
     while words and _TIME.match(words[-1]):
         m = _TIME.match(words.pop())
         times.insert(0, time(int(m.group(1)), int(m.group(2))))
     if not times:
-        raise ValueError(f"slot {short_repr(text)} needs a time of day (HH:MM or HH.MM) at the end, "
-                         "e.g. \"MON-FRI 09:00\"")
+        raise ValueError(_("slot {slot} needs a time of day (HH:MM or HH.MM) at the end, "
+                           "e.g. \"MON-FRI 09:00\"").format(slot=short_repr(text)))
     spec = "".join(words).upper()
     days: set[int] = set()
     if not spec or spec in _EVERY_DAY:
@@ -81,12 +82,13 @@ def parse_rule(text: object) -> SlotRule:
     else:
         for part in spec.split(","):
             if not part:
-                raise ValueError(f"slot {short_repr(text)}: an empty day between commas")
+                raise ValueError(_("slot {slot}: an empty day between commas").format(slot=short_repr(text)))
             lo, sep, hi = part.partition("-")
             if lo not in _DAYS or (sep and hi not in _DAYS):
                 bad = lo if lo not in _DAYS else hi
-                raise ValueError(f"slot {short_repr(text)}: '{bad}' is not a day; use MON TUE WED THU FRI SAT SUN "
-                                 "(or SEN SEL RAB KAM JUM SAB MIN), a range such as MON-FRI, or DAILY")
+                raise ValueError(_("slot {slot}: '{day}' is not a day; use MON TUE WED THU FRI SAT SUN "
+                                   "(or SEN SEL RAB KAM JUM SAB MIN), a range such as MON-FRI, or DAILY").format(
+                    slot=short_repr(text), day=bad))
             a, b = _DAYS[lo], _DAYS[hi] if sep else _DAYS[lo]
             d = a
             while True:             # FRI-MON wraps over the weekend
@@ -95,7 +97,7 @@ def parse_rule(text: object) -> SlotRule:
                     break
                 d = (d + 1) % 7
     if len(set(times)) != len(times):
-        raise ValueError(f"slot {short_repr(text)} names a time twice")
+        raise ValueError(_("slot {slot} names a time twice").format(slot=short_repr(text)))
     return SlotRule(text=" ".join(text.split()), days=frozenset(days), times=tuple(times))
 
 
@@ -104,16 +106,18 @@ def parse_slots(target: str, value: Any, line: int | None = None) -> Slots:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise ValueError(f"slots of '{target}' must be a list such as [\"MON-FRI 09:00\", \"SAT 10:00\"], "
-                         f"got {type_name(value) if not isinstance(value, list) else 'an empty list'}")
+        raise ValueError(_("slots of '{target}' must be a list such as [\"MON-FRI 09:00\", \"SAT 10:00\"], "
+                           "got {type}").format(target=target, type=type_name(value) if not isinstance(value, list)
+                                                else _("an empty list")))
     if len(value) > MAX_SLOT_LINES:
-        raise ValueError(f"slots of '{target}': {len(value)} lines; at most {MAX_SLOT_LINES}")
+        raise ValueError(_("slots of '{target}': {n} lines; at most {most}").format(
+            target=target, n=len(value), most=MAX_SLOT_LINES))
     rules = []
     for item in value:
         try:
             rules.append(parse_rule(item))
         except ValueError as exc:
-            raise ValueError(f"slots of '{target}': {exc}") from None
+            raise ValueError(_("slots of '{target}': {problem}").format(target=target, problem=exc)) from None
     return Slots(target=target, rules=tuple(rules), line=line)
 
 
@@ -163,22 +167,23 @@ def read(raw: dict, lines: dict, accounts_raw: Any, err: Callable) -> dict[str, 
                 try:
                     out[str(name)] = parse_slots(str(name), spec["slots"], line)
                 except ValueError as exc:
-                    err(line, f"account '{name}': {exc}", str(name))
+                    err(line, _("account '{account}': {problem}").format(account=name, problem=exc), str(name))
     top = raw.get("slots")
     if top is None:
         return out
     tline = lines.get("slots")
     if not isinstance(top, dict):
-        err(tline, f"slots must be a mapping of \"@group\" or account name to slot lines, got {type_name(top)}")
+        err(tline, _("slots must be a mapping of \"@group\" or account name to slot lines, got {type}").format(
+            type=type_name(top)))
         return out
     klines = getattr(top, "key_lines", {}) or {}
     for name, value in top.items():
         line = klines.get(name, tline)
         if not isinstance(name, str) or not name.strip():
-            err(line, f"slots: {short_repr(name)} must be an account name or \"@group\"")
+            err(line, _("slots: {name} must be an account name or \"@group\"").format(name=short_repr(name)))
             continue
         if name in out:
-            err(line, f"slots: '{name}' already has slots under accounts:; keep one of the two")
+            err(line, _("slots: '{name}' already has slots under accounts:; keep one of the two").format(name=name))
             continue
         try:
             out[name] = parse_slots(name, value, line)
@@ -192,11 +197,15 @@ def check_targets(slots: dict[str, Slots], accounts: dict, groups: dict, err: Ca
     for name, s in slots.items():
         if name.startswith("@"):
             if name[1:] not in groups:
-                err(s.line, f"slots: unknown group '{name}'" + (
-                    f"; groups in config.yaml: {', '.join('@' + g for g in groups)}" if groups
-                    else " (define it under groups:)"))
+                if groups:
+                    err(s.line, _("slots: unknown group '{name}'; groups in config.yaml: {groups}").format(
+                        name=name, groups=", ".join("@" + g for g in groups)))
+                else:
+                    err(s.line, _("slots: unknown group '{name}' (define it under groups:)").format(name=name))
         elif name not in accounts:
-            err(s.line, f"slots: unknown account '{name}'; accounts in config.yaml: {', '.join(accounts) or '(none)'}")
+            err(s.line, _("slots: unknown account '{name}'; accounts in config.yaml: {accounts}").format(
+                name=name, accounts=", ".join(accounts) or _("(none)")))
+
 
 
 def group_members(groups: dict, name: str, _seen: frozenset[str] = frozenset()) -> list[str] | None:

@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any, Iterator
 
 from spi_campaign.errors import SpiError
+from spi_campaign.i18n import _
 from spi_campaign.models import Account, Content, Media, Post
 
 MAX_RANGE = 1_000      # longest range() a template may loop over
@@ -76,18 +77,20 @@ def _env():
             def call_binop(self, context, op, left, right):
                 if op == "**":
                     if isinstance(right, (int, float)) and abs(right) > MAX_POWER:
-                        raise SecurityError(f"the power {right} is too large (at most {MAX_POWER})")
+                        raise SecurityError(_("the power {power} is too large (at most {most})").format(
+                            power=right, most=MAX_POWER))
                     return operator.pow(left, right)
                 for seq, n in ((left, right), (right, left)):
                     if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > _MAX_OUT:
-                        raise SecurityError(f"repeating a text or list {n} times is too long "
-                                            f"(at most {_MAX_OUT:,} characters)")
+                        raise SecurityError(_("repeating a text or list {n} times is too long "
+                                              "(at most {most} characters)").format(n=n, most=f"{_MAX_OUT:,}"))
                 return operator.mul(left, right)
 
         def safe_range(*args: int):
             r = range(*args)
             if len(r) > MAX_RANGE:
-                raise SecurityError(f"range() of {len(r):,} items is too long (at most {MAX_RANGE:,})")
+                raise SecurityError(_("range() of {n} items is too long (at most {most})").format(
+                    n=f"{len(r):,}", most=f"{MAX_RANGE:,}"))
             return r
 
         env = Env(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, cache_size=0)
@@ -138,9 +141,9 @@ def _compile(source: str):
 
 def _syntax_error(exc, field: str, label: str) -> TemplateError:
     line = exc.lineno if exc.lineno and exc.lineno > 0 else None
-    where = f" on line {line} of the {label}" if line else ""
-    return TemplateError(f"{label}: template syntax error{where}: {exc.message}", field=field, inner_line=line,
-                         syntax=True)
+    where = _(" on line {line} of the {label}").format(line=line, label=label) if line else ""
+    return TemplateError(_("{label}: template syntax error{where}: {error}").format(
+        label=label, where=where, error=exc.message), field=field, inner_line=line, syntax=True)
 
 
 def check_syntax(source: str, field: str, label: str) -> TemplateError | None:
@@ -171,34 +174,38 @@ def render_text(source: str, names: dict[str, Any], account: Account, field: str
         line = _template_line(exc)
         m = re.match(r"'([^']+)' is undefined", str(exc.message or ""))
         what = f"'{m.group(1)}'" if m else None
-        at = f" (line {line} of the {label})" if line and "\n" in source else ""
+        at = _(" (line {line} of the {label})").format(line=line, label=label) if line and "\n" in source else ""
         if what:
-            raise TemplateError(f"{label} uses {{{{ {m.group(1)} }}}}{at}, which account '{account.name}' does not "
-                                f"define: add {m.group(1)}: under vars: of the account or of the campaign in "
-                                "config.yaml", field=field, inner_line=line) from None
-        raise TemplateError(f"{label}: {exc.message}{at} for account '{account.name}'", field=field,
-                            inner_line=line) from None
+            raise TemplateError(_("{label} uses {expr}{at}, which account '{account}' does not define: add {name}: "
+                                  "under vars: of the account or of the campaign in config.yaml").format(
+                label=label, expr="{{ " + m.group(1) + " }}", at=at, account=account.name, name=m.group(1)),
+                field=field, inner_line=line) from None
+        raise TemplateError(_("{label}: {error}{at} for account '{account}'").format(
+            label=label, error=exc.message, at=at, account=account.name), field=field, inner_line=line) from None
     except SecurityError as exc:
-        raise TemplateError(f"{label}: refused by the template sandbox: {str(exc).rstrip('.')} (nothing was run)",
-                            field=field, inner_line=_template_line(exc)) from None
+        raise TemplateError(_("{label}: refused by the template sandbox: {reason} (nothing was run)").format(
+            label=label, reason=str(exc).rstrip('.')), field=field, inner_line=_template_line(exc)) from None
     except RecursionError:
-        raise TemplateError(f"{label}: the template recurses too deeply", field=field) from None
+        raise TemplateError(_("{label}: the template recurses too deeply").format(label=label), field=field) from None
     except Exception as exc:   # a template may divide by zero, add text to a number ...
         line = _template_line(exc)
-        at = f" (line {line} of the {label})" if line and "\n" in source else ""
-        raise TemplateError(f"{label}: template error{at} for account '{account.name}': "
-                            f"{type(exc).__name__}: {exc}", field=field, inner_line=line) from None
+        at = _(" (line {line} of the {label})").format(line=line, label=label) if line and "\n" in source else ""
+        raise TemplateError(_("{label}: template error{at} for account '{account}': {error}").format(
+            label=label, at=at, account=account.name, error=f"{type(exc).__name__}: {exc}"),
+            field=field, inner_line=line) from None
     return _checked(out, account, field, label)
 
 
 def _checked(out: str, account: Account, field: str, label: str) -> str:
     if len(out) > _MAX_OUT:
-        raise TemplateError(f"{label} renders to {len(out):,} characters for account '{account.name}'; spi reads "
-                            f"at most {_MAX_OUT:,}", field=field)
+        raise TemplateError(_("{label} renders to {n} characters for account '{account}'; spi reads "
+                              "at most {most}").format(label=label, n=f"{len(out):,}", account=account.name,
+                                                       most=f"{_MAX_OUT:,}"), field=field)
     bad = _BAD_CHARS.search(out)
     if bad:
-        raise TemplateError(f"{label} renders to a text with an invalid character U+{ord(bad.group()):04X} "
-                            f"for account '{account.name}'", field=field)
+        raise TemplateError(_("{label} renders to a text with an invalid character {char} "
+                              "for account '{account}'").format(label=label, char=f"U+{ord(bad.group()):04X}",
+                                                                account=account.name), field=field)
     return out
 
 
@@ -228,13 +235,14 @@ def render_content(c: Content, account: Account) -> Content:
     if is_template(text):
         text = render_text(text, names, account, "text", "text")
         if not text.strip():
-            raise TemplateError(f"text renders empty for account '{account.name}'", field="text")
+            raise TemplateError(_("text renders empty for account '{account}'").format(account=account.name),
+                                field="text")
     link = c.link
     if is_template(link):
         link = render_text(link, names, account, "link", "link").strip()
         if not _URL.match(link):
-            raise TemplateError(f"link renders to {link!r} for account '{account.name}', not an http(s) URL",
-                                field="link")
+            raise TemplateError(_("link renders to {value} for account '{account}', not an http(s) URL").format(
+                value=repr(link), account=account.name), field="link")
     tags = c.hashtags
     if any(is_template(t) for t in tags):
         out = []
@@ -243,9 +251,10 @@ def render_content(c: Content, account: Account) -> Content:
                 value = render_text(tag, names, account, "hashtags", "hashtag").strip()
                 m = _HASHTAG.match(value)
                 if m is None or m.group(1).isdigit():
-                    raise TemplateError(f"hashtag {tag!r} renders to {value!r} for account '{account.name}'; a "
-                                        "hashtag must be one word of letters, digits or _ (not only digits), "
-                                        "without spaces", field="hashtags")
+                    raise TemplateError(_("hashtag {tag} renders to {value} for account '{account}'; a "
+                                          "hashtag must be one word of letters, digits or _ (not only digits), "
+                                          "without spaces").format(tag=repr(tag), value=repr(value),
+                                                                   account=account.name), field="hashtags")
                 tag = m.group(1)
             out.append(tag)
         tags = tuple(out)
@@ -254,10 +263,10 @@ def render_content(c: Content, account: Account) -> Content:
         parts = []
         for i, part in enumerate(thread):
             if is_template(part):
-                part = render_text(part, names, account, "thread", f"thread part {i + 1}")
+                part = render_text(part, names, account, "thread", _("thread part {i}").format(i=i + 1))
                 if not part.strip():
-                    raise TemplateError(f"thread part {i + 1} renders empty for account '{account.name}'",
-                                        field="thread")
+                    raise TemplateError(_("thread part {n} renders empty for account '{account}'").format(
+                        n=i + 1, account=account.name), field="thread")
             parts.append(part)
         thread = tuple(parts)
     media = c.media
@@ -266,7 +275,7 @@ def render_content(c: Content, account: Account) -> Content:
         for m in media:
             if is_template(m.alt):
                 try:
-                    m = replace(m, alt=render_text(m.alt, names, account, "media", "alt text").strip() or None)
+                    m = replace(m, alt=render_text(m.alt, names, account, "media", _("alt text")).strip() or None)
                 except TemplateError as exc:
                     exc.media = m
                     raise
@@ -300,7 +309,8 @@ def sources(post: Post) -> Iterator[tuple[str, str, str, str | None, Media | Non
                 yield tag, "hashtags", prefix + "hashtags", vkey, None
         for i, part in enumerate(values.get("thread") or ()):
             if is_template(part):
-                yield part, "thread", f"{prefix}thread part {i + 1}", vkey, None
+                yield part, "thread", prefix + _("thread part {i}").format(i=i + 1), vkey, None
         for m in values.get("media") or ():
             if is_template(m.alt):
-                yield m.alt, "media", f"{prefix}alt text", vkey, m
+                yield m.alt, "media", prefix + _("alt text"), vkey, m
+

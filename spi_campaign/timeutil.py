@@ -122,13 +122,16 @@ def parse_datetime(value: object, tz: tzinfo, *, field: str, end_of_day: bool = 
             if notes is not None and naive_text:
                 zone = getattr(tz, "key", str(tz))
                 if wall.kind == "gap":
-                    notes.append(f"{field} {dt:%Y-%m-%d %H:%M} does not exist in {zone}: the clocks jump "
-                                 f"{_hm(wall.shift)} forward then; {human(when)} is used")
+                    notes.append(_("{field} {time} does not exist in {zone}: the clocks jump "
+                                   "{shift} forward then; {used} is used").format(
+                        field=field, time=f"{dt:%Y-%m-%d %H:%M}", zone=zone, shift=_hm(wall.shift),
+                        used=human(when)))
                 else:
                     later = wall.instants[1].astimezone(tz)
-                    notes.append(f"{field} {dt:%Y-%m-%d %H:%M} happens twice in {zone} (the clocks go back "
-                                 f"{_hm(wall.shift)}); the first, {human(when)}, is used (write "
-                                 f"{later.isoformat(timespec='minutes')} for the second)")
+                    notes.append(_("{field} {time} happens twice in {zone} (the clocks go back "
+                                   "{shift}); the first, {used}, is used (write {second} for the second)").format(
+                        field=field, time=f"{dt:%Y-%m-%d %H:%M}", zone=zone, shift=_hm(wall.shift),
+                        used=human(when), second=later.isoformat(timespec='minutes')))
             dt = when
     return dt
 
@@ -249,19 +252,20 @@ def human(dt: datetime | None, tz: tzinfo | None = None) -> str:
 def type_name(value: object) -> str:
     """Describe a YAML value's type in user terms (never its content)."""
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     if isinstance(value, bool):
-        return "a boolean"
+        return _("a boolean")
     if isinstance(value, int):
-        return "a number"
+        return _("a number")
     if isinstance(value, float):
-        return "a number"
+        return _("a number")
     if isinstance(value, str):
-        return "a string"
+        return _("a string")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
+
     return type(value).__name__
 
 

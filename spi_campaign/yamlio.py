@@ -93,7 +93,8 @@ _Loader.yaml_implicit_resolvers = {
 
 def _construct_map(loader: _Loader, node: MappingNode):
     if not isinstance(node, MappingNode):
-        raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(node.tag)} needs a mapping (key: value)")
+        raise YamlProblem(node.start_mark.line + 1, _("YAML tag {tag} needs a mapping (key: value)").format(
+            tag=_short(node.tag)))
     data = LineDict()
     data.line = node.start_mark.line + 1
     key_lines: dict[Any, int] = {}
@@ -101,7 +102,7 @@ def _construct_map(loader: _Loader, node: MappingNode):
     data.dupes = None
     yield data
     if len(node.value) > MAX_MERGED_KEYS:
-        raise YamlProblem(data.line, "mapping is too large (alias or merge-key expansion?)")
+        raise YamlProblem(data.line, _("mapping is too large (alias or merge-key expansion?)"))
     value = loader.construct_mapping(node)
     data.update(value)
     for k_node, v_node in node.value:
@@ -116,7 +117,7 @@ def _construct_map(loader: _Loader, node: MappingNode):
 
 def _construct_seq(loader: _Loader, node):
     if not isinstance(node, SequenceNode):
-        raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(node.tag)} needs a list")
+        raise YamlProblem(node.start_mark.line + 1, _("YAML tag {tag} needs a list").format(tag=_short(node.tag)))
     data = LineList()
     data.line = node.start_mark.line + 1
     data.item_lines = [child.start_mark.line + 1 for child in node.value]
@@ -127,11 +128,11 @@ def _construct_seq(loader: _Loader, node):
 def _flatten_mapping(loader: _Loader, node: MappingNode) -> None:
     _Base.flatten_mapping(loader, node)
     if len(node.value) > MAX_MERGED_KEYS:
-        raise YamlProblem(node.start_mark.line + 1, "mapping is too large (alias or merge-key expansion?)")
+        raise YamlProblem(node.start_mark.line + 1, _("mapping is too large (alias or merge-key expansion?)"))
     loader._merged += len(node.value)
     if loader._merged > MAX_MERGED_TOTAL:
-        raise YamlProblem(node.start_mark.line + 1, f"merge keys (<<) copy more than {MAX_MERGED_TOTAL:,} keys "
-                                                    "in this file")
+        raise YamlProblem(node.start_mark.line + 1, _("merge keys (<<) copy more than {most} keys "
+                                                      "in this file").format(most=f"{MAX_MERGED_TOTAL:,}"))
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
@@ -182,18 +183,21 @@ def _scalar(loader: _Loader, node: ScalarNode):
             if loader.timestamp_regexp.match(value):
                 return value   # parsed later, with its field's rules (timeutil)
         elif tag in _COLLECTION_TAGS:
-            raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(tag)} cannot tag a plain value")
+            raise YamlProblem(node.start_mark.line + 1, _("YAML tag {tag} cannot tag a plain value").format(
+                tag=_short(tag)))
         else:
             raise _Fallback
     except (ValueError, OverflowError, IndexError):
         pass
     kind = _short(tag)
-    raise YamlProblem(node.start_mark.line + 1, f"{short_value(value)} is not a valid {kind} value")
+    raise YamlProblem(node.start_mark.line + 1, _("{value} is not a valid {kind} value").format(
+        value=short_value(value), kind=kind))
 
 
 def _construct_scalar(loader: _Loader, node):
     if not isinstance(node, ScalarNode):
-        raise YamlProblem(node.start_mark.line + 1, f"YAML tag {_short(node.tag)} needs a plain value")
+        raise YamlProblem(node.start_mark.line + 1, _("YAML tag {tag} needs a plain value").format(
+            tag=_short(node.tag)))
     return _scalar(loader, node)
 
 
@@ -233,7 +237,7 @@ def _fast(loader: _Loader, node, memo: dict):
         data.dupes = None
         memo[id(node)] = data
         if len(node.value) > MAX_MERGED_KEYS:
-            raise YamlProblem(line, "mapping is too large")
+            raise YamlProblem(line, _("mapping is too large"))
         for k_node, v_node in node.value:
             if k_node.tag == _MERGE:
                 raise _Fallback
@@ -241,7 +245,8 @@ def _fast(loader: _Loader, node, memo: dict):
             try:
                 hash(key)
             except TypeError:
-                raise YamlProblem(k_node.start_mark.line + 1, "YAML syntax error: a key must be a plain value") from None
+                raise YamlProblem(k_node.start_mark.line + 1,
+                                  _("YAML syntax error: a key must be a plain value")) from None
             kline = k_node.start_mark.line + 1
             if key in key_lines:
                 if data.dupes is None:
@@ -261,7 +266,7 @@ def _expanded(node, memo: dict) -> tuple[int, int]:
     got = memo.get(key)
     if got is not None:
         if got is _IN_PROGRESS:
-            raise YamlProblem(node.start_mark.line + 1, "recursive alias: a YAML node contains itself")
+            raise YamlProblem(node.start_mark.line + 1, _("recursive alias: a YAML node contains itself"))
         return got
     if type(node) is ScalarNode:
         got = (1, len(node.value))
@@ -274,8 +279,9 @@ def _expanded(node, memo: dict) -> tuple[int, int]:
             nodes += n
             chars += c
         if nodes > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS:
-            raise YamlProblem(node.start_mark.line + 1, f"aliases (*name) or merge keys (<<) expand this to more "
-                              f"than {MAX_EXPANDED_NODES:,} values or {MAX_EXPANDED_CHARS:,} characters")
+            raise YamlProblem(node.start_mark.line + 1, _("aliases (*name) or merge keys (<<) expand this to more "
+                                                          "than {nodes} values or {chars} characters").format(
+                nodes=f"{MAX_EXPANDED_NODES:,}", chars=f"{MAX_EXPANDED_CHARS:,}"))
         got = (nodes, chars)
     memo[key] = got
     return got
@@ -331,10 +337,11 @@ def load_text(text: str) -> list[Any]:
         raise
     except _TooManyNodes:
         raise YamlProblem(_line_of_node(text, MAX_NODES + 1),
-                          f"file has more than {MAX_NODES:,} YAML values; split it into several files") from None
+                          _("file has more than {most} YAML values; split it into several files").format(
+                              most=f"{MAX_NODES:,}")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        what = exc.problem or "invalid YAML"
+        what = exc.problem or _("invalid YAML")
         if exc.context_mark is not None and "quoted scalar" in (exc.context or "") and "end of stream" in what:
             # An unclosed quote: the useful line is where it opened, not the end of the file.
             raise YamlProblem(exc.context_mark.line + 1, _("YAML syntax error: a quote opened here is never "
@@ -351,13 +358,15 @@ def load_text(text: str) -> list[Any]:
         raise YamlProblem(line, _("YAML syntax error: control character 0x{code} is not allowed").format(
             code=f"{ord(char):02x}")) from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(None, f"YAML error: {str(exc).splitlines()[0] if str(exc) else 'invalid YAML'}") from None
+        raise YamlProblem(None, _("YAML error: {what}").format(
+            what=str(exc).splitlines()[0] if str(exc) else _("invalid YAML"))) from None
     except RecursionError:
-        raise YamlProblem(None, "YAML is nested too deeply") from None
+        raise YamlProblem(None, _("YAML is nested too deeply")) from None
     except (ValueError, TypeError, OverflowError) as exc:
-        raise YamlProblem(None, f"YAML value cannot be read: {str(exc)[:120]}") from None
+        raise YamlProblem(None, _("YAML value cannot be read: {reason}").format(reason=str(exc)[:120])) from None
     except Exception as exc:  # a bug in a constructor must not take every command down
-        raise YamlProblem(None, f"YAML cannot be read ({type(exc).__name__})") from None
+        raise YamlProblem(None, _("YAML cannot be read ({kind})").format(kind=type(exc).__name__)) from None
+
 
 
 def _line_of_node(text: str, n: int) -> int | None:
