@@ -188,7 +188,9 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
                                      "publishing so nothing is published twice (restart spi)"),
                            "-shm": _("the ledger's shared-memory file {path} was replaced while spi was running; "
                                      "stopped publishing so nothing is published twice (restart spi)")}[suffix]
-                raise LedgerError(msg.format(path=f"{self.path}{suffix}"))
+                err = LedgerError(msg.format(path=f"{self.path}{suffix}"))
+                err.identity_lost = True    # the daemon stops on it (recognised by this, not by the text)
+                raise err
 
     class _Tx:
         def __init__(self, led: "SqliteLedger"):
