@@ -96,18 +96,22 @@ def expiry_warnings(expires_at: datetime | None, data_access_expires_at: datetim
                     now: datetime, tz: tzinfo | None = None) -> list[str]:
     """One line per expiry at or within ``TOKEN_WARNING`` of ``now``."""
     out = []
-    for what, when in (("the access token", expires_at), ("the app's access to the account's data",
-                                                           data_access_expires_at)):
+    for token, when in ((True, expires_at), (False, data_access_expires_at)):
         if when is None or when - now > TOKEN_WARNING:
             continue
         local = when.astimezone(tz or timezone.utc).strftime("%Y-%m-%d %H:%M %z")
         local = local[:-2] + ":" + local[-2:]
         if when <= now:
-            out.append(f"{what} expired on {local}; get a new token")
+            out.append((_("the access token expired on {when}; get a new token") if token else
+                        _("the app's access to the account's data expired on {when}; get a new token"))
+                       .format(when=local))
         else:
             days = (when - now).total_seconds() / 86400
-            left = f"in {days:.0f} day{'s' if round(days) != 1 else ''}" if days >= 1 else "within a day"
-            out.append(f"{what} expires on {local} ({left}); renew it before then")
+            left = (ngettext("in {n} day", "in {n} days", round(days)).format(n=f"{days:.0f}") if days >= 1
+                    else _("within a day"))
+            out.append((_("the access token expires on {when} ({left}); renew it before then") if token else
+                        _("the app's access to the account's data expires on {when} ({left}); renew it before then"))
+                       .format(when=local, left=left))
     return out
 
 
@@ -134,7 +138,7 @@ def account_rows(config: Config, posts: Iterable[Post] | None,
                                                                  if cls and hasattr(cls, "optional_env_names")
                                                                  else [])]
         rows.append(AccountRow(
-            name=name, platform=acc.platform or "?", label=(cls.label if cls else f"unknown platform {acc.platform!r}"),
+            name=name, platform=acc.platform or "?", label=(cls.label if cls else _("unknown platform {platform}").format(platform=repr(acc.platform))),
             credentials=creds, optional_credentials=optional,
             posts=None if post_list is None else counts.get(name, 0),
             approved=None if post_list is None else approved.get(name, 0),

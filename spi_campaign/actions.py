@@ -101,7 +101,8 @@ class Actions:
                 state = cur.state if cur else "missing"
                 out.append(e.dispatcher.emit(Outcome(
                     key[0], key[1], key[2], "refused", now,
-                    error=f"it is {state}" + (" (use --force)" if state in ("published", "unknown") else ""))))
+                    error=(_("it is {state} (use --force)") if state in ("published", "unknown")
+                           else _("it is {state}")).format(state=state))))
                 continue
             e.dispatcher.track(row)
             out.append(e.dispatcher.publish_row(row))
@@ -136,14 +137,16 @@ class Actions:
                 raise NotFoundError(_("no publication of post '{post}' to account '{account}' in the ledger")
                                     .format(post=post_id, account=account))
             have = ", ".join(sorted({r.state for r in all_rows}))
-            need = " or ".join(states)
-            raise SpiError(f"nothing to resolve: post '{post_id}' on '{account}' has no {need} publication"
-                           + (" at that occurrence" if occurrence else "") + f" (states: {have})")
+            need = _(" or ").join(states)
+            raise SpiError((_("nothing to resolve: post '{post}' on '{account}' has no {need} publication at that "
+                              "occurrence (states: {have})") if occurrence else
+                            _("nothing to resolve: post '{post}' on '{account}' has no {need} publication "
+                              "(states: {have})")).format(post=post_id, account=account, need=need, have=have))
         if len(rows) > 1:
             occs = ", ".join(r.occurrence.astimezone(e.config.timezone).isoformat(timespec="seconds")
                              for r in rows)
-            raise SpiError(f"post '{post_id}' on '{account}' has several publications to resolve ({occs}); "
-                           "choose one with --occurrence")
+            raise SpiError(_("post '{post}' on '{account}' has several publications to resolve ({occurrences}); "
+                             "choose one with --occurrence").format(post=post_id, account=account, occurrences=occs))
         row = rows[0]
         now = e.now()
         if published:
@@ -156,7 +159,7 @@ class Actions:
                       "error": None, "hold": None, "claim_token": None}
             detail = "resolved by hand: not published; will be published by the next run"
         if not e.ledger.update([Change(row.key, states, values, detail=detail)], now):
-            raise SpiError("the publication changed while resolving; run the command again")
+            raise SpiError(_("the publication changed while resolving; run the command again"))
         from dataclasses import replace
 
         return replace(row, **{k: v for k, v in values.items() if hasattr(row, k)})

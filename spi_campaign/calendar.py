@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Iterable, Iterator
 
+from spi_campaign.i18n import _
 from spi_campaign.models import Campaign, Post
 from spi_campaign.timeutil import UTC, parse_datetime
 
@@ -63,14 +64,15 @@ def _month(text: str) -> date:
         y, m = text.strip().split("-")
         return date(int(y), int(m), 1)
     except ValueError:
-        raise ValueError(f"'{text}' is not a month; write YYYY-MM, e.g. 2026-12") from None
+        raise ValueError(_("'{value}' is not a month; write YYYY-MM, e.g. 2026-12").format(value=text)) from None
 
 
 def _date(text: str, what: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise ValueError(f"{what} '{text}' is not a date; write YYYY-MM-DD, e.g. 2026-12-07") from None
+        raise ValueError(_("{option} '{value}' is not a date; write YYYY-MM-DD, e.g. 2026-12-07").format(
+            option=what, value=text)) from None
 
 
 def _add_months(d: date, n: int) -> date:
@@ -83,7 +85,7 @@ def window(tz: tzinfo, now: datetime, *, start: str | None = None, end: str | No
     """The local days ``[first, last]`` to show: ``--month``, or ``--from``/``--to``
     (both inclusive), by default the current month and the next."""
     if month and (start or end):
-        raise ValueError("give either --month or --from/--to, not both")
+        raise ValueError(_("give either --month or --from/--to, not both"))
     if month:
         first = _month(month)
         return first, _add_months(first, 1) - timedelta(days=1)
@@ -91,7 +93,7 @@ def window(tz: tzinfo, now: datetime, *, start: str | None = None, end: str | No
     first = _date(start, "--from") if start else today.replace(day=1)
     last = _date(end, "--to") if end else _add_months(first.replace(day=1), 2) - timedelta(days=1)
     if last < first:
-        raise ValueError(f"--to {last} is before --from {first}")
+        raise ValueError(_("--to {last} is before --from {first}").format(last=last, first=first))
     return first, last
 
 

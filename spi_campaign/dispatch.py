@@ -12,6 +12,7 @@ loudly and never reports ``published``.
 
 from __future__ import annotations
 
+
 import logging
 import os
 import random
@@ -23,6 +24,7 @@ from typing import Any, Callable, Iterable
 from spi_campaign.compose import adapter_class, render
 from spi_campaign.errors import (ACCOUNT_KINDS, AdapterError, LedgerError, PermanentError, QuotaDeferred, SpiError,
                                  TransientError, UnknownOutcomeError)
+from spi_campaign.i18n import _
 from spi_campaign.ledger import Change, DayCap, Ledger, Owner, Publication, claimer_dead
 from spi_campaign.models import Account, Campaign, Config
 from spi_campaign.planner import ACCOUNT_HOLD
@@ -108,8 +110,9 @@ class Dispatcher:
             if row.state == "publishing" and claimer_dead(row, now, (), self.owner):
                 who = f"{row.claimer_host} pid {row.claimer_pid}"
                 changes.append(Change(row.key, ("publishing",), {
-                    "state": "unknown", "error": f"the process publishing it ({who}) stopped before recording "
-                                                 "the result"}, expect_token=row.claim_token, detail="claimer died"))
+                    "state": "unknown", "error": _("the process publishing it ({who}) stopped before recording "
+                                                   "the result").format(who=who)},
+                    expect_token=row.claim_token, detail="claimer died"))
         for ch in self.ledger.update(changes, now):
             row = next(r for r in rows if r.key == ch.key)
             rep.became_unknown.append(_with(row, ch.values))
@@ -159,7 +162,7 @@ class Dispatcher:
                 # Fence the old claim: a late claimer can no longer record over the retry.
                 ch = Change(row.key, ("unknown",), {
                     "state": "pending", "next_attempt": None, "checked_at": now, "claim_token": None,
-                    "error": "reconcile: not found on the platform after a lost attempt; will be retried"},
+                    "error": _("reconcile: not found on the platform after a lost attempt; will be retried")},
                     detail="reconcile: not found")
             else:
                 ch = Change(row.key, ("unknown",), {"checked_at": now},
@@ -195,7 +198,7 @@ class Dispatcher:
             try:
                 self.on_outcome(outcome)
             except Exception:
-                log.exception("printing an outcome failed")
+                log.exception(_("printing an outcome failed"))
         return outcome
 
     # ----- workers: one per account ---------------------------------------------------------
@@ -223,7 +226,7 @@ class Dispatcher:
             try:
                 self.ledger.heartbeat(tokens, self.now() + LEASE)
             except SpiError as exc:
-                log.warning("could not extend the lease of publications in flight: %s", msg(exc))
+                log.warning(_("could not extend the lease of publications in flight: {reason}").format(reason=msg(exc)))
 
     def stop_fatally(self, exc: LedgerError) -> None:
         with self._lock:
@@ -247,7 +250,8 @@ class Dispatcher:
             log.debug("readiness of %s: %s", account.name, msg(exc))
             return
         for problem in problems:
-            log.warning("account %s is about to publish but is not ready: %s", account.name, problem)
+            log.warning(_("account {account} is about to publish but is not ready: {problem}")
+                        .format(account=account.name, problem=problem))
 
     def drain(self, account_name: str, due_by: datetime | None = None) -> int:
         """Publish the due rows of one account, in due order, until none is
@@ -268,7 +272,8 @@ class Dispatcher:
                 cap=self.day_cap(account, now), due_by=due_by)
             for d in claim.deferred:
                 self.emit(Outcome(d.post, d.account, d.occurrence, "deferred", now, next_attempt=d.next_attempt,
-                                  error=f"max_per_day ({account.max_per_day}) reached", attempts=d.attempts))
+                                  error=_("max_per_day ({limit}) reached").format(limit=account.max_per_day),
+                                  attempts=d.attempts))
             if claim.row is None:
                 return claimed
             claimed += 1
@@ -277,8 +282,9 @@ class Dispatcher:
             try:
                 self.publish_row(claim.row)
             except Exception as exc:
-                log.error("publishing %s/%s failed inside the engine: %s", claim.row.post, claim.row.account,
-                          msg(exc), exc_info=log.isEnabledFor(logging.DEBUG))
+                log.error(_("publishing {post}/{account} failed inside the engine: {reason}")
+                          .format(post=claim.row.post, account=claim.row.account, reason=msg(exc)),
+                          exc_info=log.isEnabledFor(logging.DEBUG))
         return claimed
 
     def kick(self, accounts: Iterable[str], due_by: datetime | None = None) -> None:
@@ -305,9 +311,9 @@ class Dispatcher:
                 try:
                     total += self.drain(name, due_by)
                 except LedgerError as exc:
-                    log.error("account %s: cannot use the ledger: %s", name, msg(exc))
+                    log.error(_("account {account}: cannot use the ledger: {reason}").format(account=name, reason=msg(exc)))
                 except Exception as exc:
-                    log.error("account %s: worker error: %s", name, msg(exc),
+                    log.error(_("account {account}: worker error: {reason}").format(account=name, reason=msg(exc)),
                               exc_info=log.isEnabledFor(logging.DEBUG))
                 with self._lock:
                     if name in self._again and not self._stopping.is_set():
@@ -323,7 +329,7 @@ class Dispatcher:
                 try:
                     cb(name, total)
                 except Exception as exc:
-                    log.error("after a publication: %s", msg(exc))
+                    log.error(_("after a publication: {reason}").format(reason=msg(exc)))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         with self._lock:

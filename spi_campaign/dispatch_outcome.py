@@ -3,6 +3,7 @@ outcome under the claim's token. Split from ``dispatch`` so each reads alone."""
 
 from __future__ import annotations
 
+
 import logging
 from datetime import timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from spi_campaign.compose import render
 from spi_campaign.errors import (ACCOUNT_KINDS, AdapterError, LedgerError, QuotaDeferred, SpiError, TransientError,
                                  UnknownOutcomeError)
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.ledger import Change, Publication
 from spi_campaign.planner import ACCOUNT_HOLD
 from spi_campaign.reports import Outcome
@@ -37,9 +39,15 @@ def publish_claimed(d, row: Publication) -> Outcome:
         if fresh is None or fresh.status != "approved" or row.account not in fresh.accounts:
             why = ("deleted" if fresh is None else f"{fresh.status}" if fresh.status != "approved"
                    else f"no longer for account '{row.account}'")
+            if fresh is None:
+                error = _("the post was deleted just before publishing")
+            elif fresh.status != "approved":
+                error = _("the post was {status} just before publishing").format(status=fresh.status)
+            else:
+                error = _("the post was no longer for account '{account}' just before publishing").format(
+                    account=row.account)
             return _record(d, row, {"state": "skipped", "hold": None, "lease_until": None,
-                                    "attempts": max(0, row.attempts - 1),
-                                    "error": f"the post was {why} just before publishing"},
+                                    "attempts": max(0, row.attempts - 1), "error": error},
                            "skipped", f"skipped: post {why} just before publishing")
         if fresh is not post and (fresh.publish_at != post.publish_at or fresh.repeat != post.repeat):
             post = None      # its time changed: the next sync decides
@@ -78,12 +86,15 @@ def publish_claimed(d, row: Publication) -> Outcome:
     except QuotaDeferred as exc:
         nxt = exc.retry_after or (d.now() + d.config.retry_backoff)
         values, result = {"state": "pending", "attempts": max(0, row.attempts - 1), "next_attempt": nxt,
-                          "error": f"quota: {msg(exc)}"}, "deferred"
+                          "error": _("quota: {reason}").format(reason=msg(exc))}, "deferred"
     except TransientError as exc:
         if row.attempts >= d.config.max_attempts:
             values = {"state": "failed", "next_attempt": None,
-                      "error": f"{msg(exc)} (gave up after {row.attempts} attempts; it is not tried again "
-                               "until 'spi post retry')"}
+                      "error": ngettext("{reason} (gave up after {n} attempt; it is not tried again "
+                                        "until 'spi post retry')",
+                                        "{reason} (gave up after {n} attempts; it is not tried again "
+                                        "until 'spi post retry')", row.attempts)
+                      .format(reason=msg(exc), n=row.attempts)}
             result = "failed"
         else:
             from spi_campaign.dispatch import backoff
@@ -92,27 +103,32 @@ def publish_claimed(d, row: Publication) -> Outcome:
             if exc.retry_after is not None and exc.retry_after > nxt:
                 nxt = exc.retry_after
             values = {"state": "pending", "next_attempt": nxt,
-                      "error": f"transient: {msg(exc)} (attempt {row.attempts} of {d.config.max_attempts})"}
+                      "error": _("transient: {reason} (attempt {n} of {max})")
+                      .format(reason=msg(exc), n=row.attempts, max=d.config.max_attempts)}
             result = "retry"
     except UnknownOutcomeError as exc:
         values = {"state": "unknown", "next_attempt": None,
-                  "error": f"outcome unknown: {msg(exc)} (check the platform, then 'spi post resolve')"}
+                  "error": _("outcome unknown: {reason} (check the platform, then 'spi post resolve')")
+                  .format(reason=msg(exc))}
         result = "unknown"
     except AdapterError as exc:
         if exc.kind in ACCOUNT_KINDS:
             what = "billing" if exc.kind == "billing" else "credentials"
             recheck = BILLING_RECHECK if exc.kind == "billing" else AUTH_RECHECK
-            nxt = exc.retry_after or (None if _local_problem(exc) else d.now() + recheck)
+            nxt = exc.retry_after or (None if _local_problem(d, account, exc) else d.now() + recheck)
+            error = (_("billing: {reason}") if exc.kind == "billing" else _("credentials: {reason}")).format(
+                reason=msg(exc))
             values = {"state": "pending", "attempts": max(0, row.attempts - 1), "next_attempt": nxt,
-                      "hold": f"{ACCOUNT_HOLD}{what}: {msg(exc)}", "error": f"{what}: {msg(exc)}"}
+                      "hold": f"{ACCOUNT_HOLD}{what}: {msg(exc)}", "error": error}
             result = "held"
         else:
             values, result = {"state": "failed", "next_attempt": None, "error": msg(exc)}, "failed"
     except Exception as exc:  # the request may have left: never retried automatically
-        log.error("the %s adapter raised an unexpected error: %s", account.platform, msg(exc),
-                  exc_info=log.isEnabledFor(logging.DEBUG))
+        log.error(_("the {platform} adapter raised an unexpected error: {reason}")
+                  .format(platform=account.platform, reason=msg(exc)), exc_info=log.isEnabledFor(logging.DEBUG))
         values = {"state": "unknown", "next_attempt": None,
-                  "error": f"unexpected error from the {account.platform} adapter: {msg(exc)}"}
+                  "error": _("unexpected error from the {platform} adapter: {reason}")
+                  .format(platform=account.platform, reason=msg(exc))}
         result = "unknown"
     else:
         values = {"state": "published", "url": res_url, "remote_id": res_id, "published_at": d.now(),
@@ -124,10 +140,22 @@ def publish_claimed(d, row: Publication) -> Outcome:
     return _record(d, row, values, result, result, rendered=rendered)
 
 
-def _local_problem(exc: Exception) -> bool:
+def _local_problem(d, account, exc: Exception) -> bool:
     """A credential missing on this machine (no request was made): released
-    as soon as it is set, not on a timer."""
-    return "not set" in str(exc)
+    as soon as it is set, not on a timer. Decided from the environment (or an
+    adapter's ``local`` flag), never from the message text (translated)."""
+    if getattr(exc, "local", False):
+        return True
+    import os
+
+    from spi_campaign.compose import adapter_class
+
+    env = os.environ if d.env is None else d.env
+    try:
+        names = adapter_class(account).env_names(account)
+    except Exception:
+        return False
+    return any(not str(env.get(n) or "").strip() for n in names)
 
 
 def _record(d, row: Publication, values: dict[str, Any], result: str, detail: str, rendered=None) -> Outcome:
@@ -147,21 +175,30 @@ def _record(d, row: Publication, values: dict[str, Any], result: str, detail: st
                 if attempt == 2:
                     raise
         if not ok:
-            where = f" at {values.get('url')}" if values.get("url") else ""
-            log.error("%s/%s %s: this process lost its claim (another process took the publication over) "
-                      "while publishing; its result (%s%s) was NOT recorded%s", row.post, row.account,
-                      row.occurrence.isoformat(), values.get("state"), where,
-                      ": check the platform for a duplicate" if values.get("state") == "published" else "")
+            where = _(" at {url}").format(url=values.get("url")) if values.get("url") else ""
+            fields = dict(post=row.post, account=row.account, occurrence=row.occurrence.isoformat(),
+                          state=values.get("state"), where=where)
+            if values.get("state") == "published":
+                log.error(_("{post}/{account} {occurrence}: this process lost its claim (another process took the "
+                            "publication over) while publishing; its result ({state}{where}) was NOT recorded: "
+                            "check the platform for a duplicate").format(**fields))
+                error = _("claim lost while publishing; result {state}{where} not recorded; check the platform "
+                          "for a duplicate").format(**fields)
+            else:
+                log.error(_("{post}/{account} {occurrence}: this process lost its claim (another process took the "
+                            "publication over) while publishing; its result ({state}{where}) was NOT recorded")
+                          .format(**fields))
+                error = _("claim lost while publishing; result {state}{where} not recorded").format(**fields)
             result = "lost"
-            error = (f"claim lost while publishing; result {values.get('state')}{where} not recorded"
-                     + ("; check the platform for a duplicate" if values.get("state") == "published" else ""))
     except LedgerError as exc:
-        where = f" at {values.get('url')}" if values.get("url") else ""
-        log.error("%s/%s: %s%s but the ledger could not record it: %s", row.post, row.account,
-                  values.get("state"), where, msg(exc))
+        where = _(" at {url}").format(url=values.get("url")) if values.get("url") else ""
+        log.error(_("{post}/{account}: {state}{where} but the ledger could not record it: {reason}")
+                  .format(post=row.post, account=row.account, state=values.get("state"), where=where,
+                          reason=msg(exc)))
         result = "unrecorded"
-        error = (f"{values.get('state')}{where}, but the ledger could not record it ({msg(exc)}); "
-                 "record it with 'spi post resolve' once the ledger works")
+        error = (_("{state}{where}, but the ledger could not record it ({reason}); "
+                   "record it with 'spi post resolve' once the ledger works")
+                 .format(state=values.get("state"), where=where, reason=msg(exc)))
     finally:
         d.untrack(token)
     return d.emit(Outcome(row.post, row.account, row.occurrence, result, d.now(),

@@ -16,11 +16,13 @@ any instant without touching the clock.
 
 from __future__ import annotations
 
+
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from spi_campaign.actions import Actions
 from spi_campaign.dispatch import LEASE, Dispatcher, backoff  # noqa: F401  (public names)
+from spi_campaign.i18n import _
 from spi_campaign.ledger import Ledger, Publication
 from spi_campaign.models import Account, Campaign, Config, Post, Rendered
 from spi_campaign.planner import HELD_INVALID, Planner  # noqa: F401
@@ -176,8 +178,10 @@ class Engine:
                 post = self.campaign.post(r.post)
                 if r.state in ("failed", "missed") and (post is None or post.status == "cancelled"):
                     settle.append(Change(r.key, (r.state,), {"state": "skipped", "hold": None,
-                                                             "error": f"was {r.state}; the post was "
-                                                                      + ("deleted" if post is None else "cancelled")},
+                                                             "error": (_("was {state}; the post was deleted")
+                                                                       if post is None else
+                                                                       _("was {state}; the post was cancelled"))
+                                                             .format(state=r.state)},
                                          detail="settled: post cancelled"))
             done = {c.key for c in self.ledger.update(settle, now)}
             rows = [r for r in rows if r.key not in done]

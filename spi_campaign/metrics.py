@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from spi_campaign.errors import AdapterError, ConfigError, SpiError
+from spi_campaign.i18n import _
 from spi_campaign.ledger.model import Publication
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,8 @@ def _fetch_account(config, ledger, name: str, items: list[tuple[Publication, str
 
     acc = config.accounts.get(name)
     if acc is None:
-        raise ConfigError(f"account '{name}' is in the ledger but no longer in config.yaml; its metrics "
-                          f"cannot be read")
+        raise ConfigError(_("account '{account}' is in the ledger but no longer in config.yaml; its metrics "
+                            "cannot be read").format(account=name))
     adapter = adapter_class(acc)(acc, tz=config.timezone)
     stored = 0
     try:
@@ -93,7 +94,7 @@ def _fetch_account(config, ledger, name: str, items: list[tuple[Publication, str
             results = adapter.metrics(refs) if refs else {}
             for row, label in chunk:
                 res = results.get(row.remote_id or "") or MetricsResult.unsupported(
-                    "no platform id was recorded for this publication")
+                    _("no platform id was recorded for this publication"))
                 ledger.metrics_record(row.key, now, label,
                                       {m: (v, res.reasons.get(m)) for m, v in res.values.items()})
                 stored += 1
@@ -115,7 +116,7 @@ def fetch_quietly(config, ledger, now: datetime) -> FetchReport | None:
     for msg in report.errors:
         log.warning("metrics: %s", msg)
     if report.stored:
-        log.info("metrics: %d snapshot(s) stored", report.stored)
+        log.info(_("metrics: {n} snapshot(s) stored").format(n=report.stored))
     return report
 
 

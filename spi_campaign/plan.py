@@ -198,7 +198,7 @@ def _topics(cfg, everything: list[Entry], pubs: list[Entry], start: datetime, en
         marks = [start - gap] + points[bisect_left(points, start - gap):] + [end]
         for a, b in zip(marks, marks[1:]):
             if b - a > gap and a + gap < end:
-                last = "the end of this plan" if b == end else f"{b.astimezone(tz):%Y-%m-%d}"
+                last = _("the end of this plan") if b == end else f"{b.astimezone(tz):%Y-%m-%d}"
                 warn("topic_gap", _("topic '{topic}': no post between {start} and {end}, more than topic_gap_days "
                                     "({days})").format(topic=topic, start=f"{a.astimezone(tz):%Y-%m-%d}", end=last,
                                                        days=cfg.topic_gap_days), max(a + gap, start), topic=topic)

@@ -13,12 +13,14 @@ change since the row was written is not rendered again.
 
 from __future__ import annotations
 
+
 import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from spi_campaign.compose import render
+from spi_campaign.i18n import N_, _
 from spi_campaign.ledger import Change, Ledger, Publication, parse_ts, ts
 from spi_campaign.models import Account, Campaign, Config, Post
 from spi_campaign.reports import SyncReport
@@ -28,10 +30,41 @@ MAX_LOOKBACK = timedelta(days=7)        # recurring posts: how far back occurren
 MAX_DUE_PER_TARGET = 1000               # recurring: occurrences inside the catch-up window, per post/account
 MAX_MISSED_PER_TARGET = 100             # recurring: missed occurrences recorded, per post/account
 
-HELD_INVALID = "the post has errors (run 'spi post validate')"
+HELD_INVALID = N_("the post has errors (run 'spi post validate')")   # translated where it is stored
 ACCOUNT_HOLD = "account: "              # prefix of a hold the account caused (credentials, billing)
 NEW_LEDGER_FLAG = "--catch-up-from-new-ledger"
-_NEW_LEDGER_MISSED = "fell due before this ledger was created"
+_NEW_LEDGER_MISSED = N_("fell due before this ledger was created ({since}); a new or emptied ledger never publishes "
+                        "the past (use '{flag}' to publish it)")
+# Skipped by a guard (not a cancellation): recognised again in the stored error text.
+_MOVED = N_("moved after it was {state} at {when}; not published again (use 'spi post publish --force' to publish "
+            "it again)")
+_TZ_CHANGED = N_("this local time ({local}) was already {state} at {when} UTC, before the timezone changed")
+
+
+def _made_by(text: str | None, msgid: str) -> bool:
+    """``text`` (an error stored in the ledger, in the language of the process
+    that wrote it) is ``msgid`` formatted, in any language spi speaks."""
+    if not text:
+        return False
+    import re
+
+    from spi_campaign.i18n import LANGUAGES, LOCALE_DIR
+
+    pats = _MADE_BY.get(msgid)
+    if pats is None:
+        import gettext
+
+        shown = {msgid}
+        for lang in LANGUAGES:
+            if lang != "en":
+                shown.add(gettext.translation("spi", localedir=str(LOCALE_DIR), languages=[lang],
+                                              fallback=True).gettext(msgid))
+        pats = _MADE_BY[msgid] = [re.compile("^" + ".+?".join(re.escape(p) for p in re.split(r"\{[^{}]*\}", s))
+                                             + "$", re.S) for s in shown]
+    return any(p.match(text) for p in pats)
+
+
+_MADE_BY: dict[str, list] = {}
 # The account options that say where an account publishes: its history follows them.
 DESTINATION_KEYS = ("page_id", "ig_user_id", "threads_user_id", "chat_id", "handle", "username", "path")
 
@@ -140,9 +173,8 @@ class Planner:
         and has a later occurrence already due is coalesced into it."""
         latest = self.latest_due.get(post.id) if post.repeat else None
         if latest is not None and occ < latest:
-            return (f"superseded by the later occurrence "
-                    f"{latest.astimezone(self.config.timezone).isoformat(timespec='minutes')} (catch-up publishes "
-                    "a recurring post once)")
+            return (_("superseded by the later occurrence {when} (catch-up publishes a recurring post once)")
+                    .format(when=latest.astimezone(self.config.timezone).isoformat(timespec="minutes")))
         return None
 
     # ----- sync ----------------------------------------------------------------------
@@ -215,7 +247,7 @@ class Planner:
                     new_rows.append(new)
             elif row.state == "skipped":
                 self._revive(row, post, account, cutoff, changes)
-            elif row.state == "missed" and epoch is None and (row.error or "").startswith(_NEW_LEDGER_MISSED):
+            elif row.state == "missed" and epoch is None and _made_by(row.error, _NEW_LEDGER_MISSED):
                 # missed only because the ledger was new: the flag asks for it
                 if (row.occurrence >= cutoff and post.id not in self.campaign.invalid_posts
                         and not self.superseded(post, row.occurrence)):
@@ -270,8 +302,7 @@ class Planner:
             if live is not None:
                 rep.edited.append(live)
                 when = live.occurrence.astimezone(tz).isoformat(timespec="minutes")
-                return replace(base, state="skipped", error=f"moved after it was {live.state} at {when}; not "
-                               "published again (use 'spi post publish --force' to publish it again)")
+                return replace(base, state="skipped", error=_(_MOVED).format(state=live.state, when=when))
         else:
             # A recurring post whose slot was published under another timezone
             # (config.yaml's timezone edited): the same local time is the same slot.
@@ -279,8 +310,7 @@ class Planner:
             if live is not None and live.occurrence != occ:
                 when = live.occurrence.astimezone(UTC).isoformat(timespec="minutes")
                 return replace(base, state="skipped",
-                               error=f"this local time ({local.split('|')[0]}) was already {live.state} at {when} UTC, "
-                                     "before the timezone changed")
+                               error=_(_TZ_CHANGED).format(local=local.split("|")[0], state=live.state, when=when))
         # A renamed post (file or id): the row of the vanished id at this
         # account and time with the same content moves to the new id.
         candidates = [r for r in self.ledger.live_at(name, occ) if r.post not in posts]
@@ -295,17 +325,18 @@ class Planner:
         state = "pending"
         if epoch is not None and occ < epoch:
             state = "missed"
-            error = (f"{_NEW_LEDGER_MISSED} ({epoch.astimezone(tz).isoformat(timespec='minutes')})"
-                     f"; a new or emptied ledger never publishes the past (use '{NEW_LEDGER_FLAG}' to publish it)")
+            error = _(_NEW_LEDGER_MISSED).format(since=epoch.astimezone(tz).isoformat(timespec="minutes"),
+                                                 flag=NEW_LEDGER_FLAG)
         elif occ < cutoff:
-            state, error = "missed", f"older than the catch-up window ({dur(self.catch_up)}) when first seen"
+            state, error = "missed", _("older than the catch-up window ({window}) when first seen").format(
+                window=dur(self.catch_up))
         else:
             superseded = self.superseded(post, occ)
             if superseded:
                 state, error = "missed", superseded
         hold = None
         if state == "pending" and post.id in self.campaign.invalid_posts:
-            hold = HELD_INVALID
+            hold = _(HELD_INVALID)
         return replace(base, state=state, error=error, hold=hold)
 
     def _pending_at(self, open_rows: dict) -> dict:
@@ -320,7 +351,7 @@ class Planner:
 
     def _revive(self, row: Publication, post: Post, account: Account, cutoff: datetime, changes: list[Change]) -> None:
         """A skipped row whose post is scheduled again at that time."""
-        if row.error and (row.error.startswith("moved after") or row.error.startswith("this local time")):
+        if _made_by(row.error, _MOVED) or _made_by(row.error, _TZ_CHANGED):
             return     # a guard's decision, not a cancellation: stays skipped
         if post.id in self.campaign.invalid_posts:
             return
@@ -329,8 +360,8 @@ class Planner:
                                   "post_digest": digest, "file": str(post.file), "attempts": 0,
                                   "next_attempt": None}
         if row.occurrence < cutoff:
-            values.update(state="missed", error=f"older than the catch-up window ({dur(self.catch_up)}) "
-                                                "when scheduled again")
+            values.update(state="missed", error=_("older than the catch-up window ({window}) when scheduled again")
+                          .format(window=dur(self.catch_up)))
         else:
             values.update(state="pending", error=None)
         changes.append(Change(row.key, ("skipped",), values, detail="scheduled again"))
@@ -365,17 +396,17 @@ class Planner:
         if post is None:
             if broken:
                 if row.file in broken:
-                    hold(f"its file {self.config.rel(row.file)} cannot be read")
+                    hold(_("its file {file} cannot be read").format(file=self.config.rel(row.file)))
                 else:
-                    hold("post not found, and post file(s) that cannot be read may hold it: "
-                         + ", ".join(self.config.rel(b) for b in broken))
+                    hold(_("post not found, and post file(s) that cannot be read may hold it: {files}")
+                         .format(files=", ".join(self.config.rel(b) for b in broken)))
                 return
             changes.append(Change(key, ("pending",), {"state": "skipped", "hold": None,
-                                                      "error": "the post was deleted from the YAML"},
+                                                      "error": _("the post was deleted from the YAML")},
                                   detail="post deleted"))
             return
         if post.id in campaign.invalid_posts:
-            hold(HELD_INVALID)
+            hold(_(HELD_INVALID))
             return
         account = self.config.accounts.get(row.account)
         scheduled = (post.status == "approved" and account is not None and row.account in post.accounts
@@ -383,13 +414,19 @@ class Planner:
         if not scheduled:
             if post.status != "approved":
                 why = f"the post is {post.status}"
+                error = _("the post is {status}").format(status=post.status)
             elif account is None or row.account not in post.accounts:
                 why = f"account '{row.account}' is no longer in the post's accounts"
+                error = _("account '{account}' is no longer in the post's accounts").format(account=row.account)
             elif post.queue is not None:
                 why = f"the post's slot in queue '{post.queue}' moved (reshuffle, or a new queue)"
+                error = _("the post's slot in queue '{queue}' moved (reshuffle, or a new queue)").format(
+                    queue=post.queue)
             else:
                 why = "the post is no longer scheduled at this time (publish_at/repeat/until changed)"
-            changes.append(Change(key, ("pending",), {"state": "skipped", "hold": None, "error": why}, detail=why))
+                error = _("the post is no longer scheduled at this time (publish_at/repeat/until changed)")
+            changes.append(Change(key, ("pending",), {"state": "skipped", "hold": None, "error": error},
+                                  detail=why))
             return
         values: dict[str, Any] = {}
         if row.hold is not None and row.hold.startswith(ACCOUNT_HOLD):
@@ -397,7 +434,8 @@ class Planner:
             # ready again (credentials set) or the platform's reset passed.
             if row.occurrence < cutoff:
                 values.update(state="missed", hold=None,
-                              error=f"{row.hold} — held until past the catch-up window ({dur(self.catch_up)})")
+                              error=_("{hold} — held until past the catch-up window ({window})")
+                              .format(hold=row.hold, window=dur(self.catch_up)))
                 changes.append(Change(key, ("pending",), values, detail="missed while held"))
                 return
             # (next_attempt None: a credential missing here, released once it is set;
@@ -424,7 +462,8 @@ class Planner:
             superseded = self.superseded(post, row.occurrence)
             if row.occurrence < cutoff:
                 values.update(state="missed", hold=None,
-                              error=f"not published within the catch-up window ({dur(self.catch_up)})")
+                              error=_("not published within the catch-up window ({window})")
+                              .format(window=dur(self.catch_up)))
             elif superseded:
                 values.update(state="missed", hold=None, error=superseded)
         if values:

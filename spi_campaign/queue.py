@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+from spi_campaign.i18n import _
 from spi_campaign.ledger import LIVE_STATES, Ledger, QueueSlot
 from spi_campaign.models import Campaign, Config, Post, suggest
 from spi_campaign.slotspec import iter_slots, queue_accounts
@@ -62,38 +63,41 @@ def read_post_queue(raw: dict, config: Config, accounts: tuple[str, ...], publis
     queue = raw.get("queue")
     if queue is not None:
         if not isinstance(queue, str) or not queue.strip():
-            err("queue", f"queue must be an account name or \"@group\" from config.yaml, got {short_repr(queue)}")
+            err("queue", _("queue must be an account name or \"@group\" from config.yaml, got {value}").format(
+                value=short_repr(queue)))
             queue = None
         else:
             queue = queue.strip()
             if raw.get("publish_at") is not None:
-                err("queue", "a post has either publish_at (an exact time) or queue (the next free slot), not both")
+                err("queue", _("a post has either publish_at (an exact time) or queue (the next free slot), not both"))
             if raw.get("repeat") is not None:
-                err("repeat", "a queued post is published once; repeat needs publish_at instead of queue")
+                err("repeat", _("a queued post is published once; repeat needs publish_at instead of queue"))
             members = queue_accounts(config, queue)
             if members is None:
                 if queue.startswith("@"):
                     groups = getattr(config, "groups", None) or {}
-                    err("queue", f"unknown group '{queue}'{suggest(queue[1:], groups)}; groups in config.yaml: "
-                                 f"{', '.join('@' + g for g in groups) or '(none)'}")
+                    err("queue", _("unknown group '{group}'{hint}; groups in config.yaml: {groups}").format(
+                        group=queue, hint=suggest(queue[1:], groups),
+                        groups=", ".join("@" + g for g in groups) or _("(none)")))
                 else:
                     err("queue", f"queue: {config.unknown_account(queue)}")
             elif queue not in config.slots:
-                where = (f"slots: {{\"{queue}\": [...]}} at the top of config.yaml" if queue.startswith("@")
-                         else f"slots: [\"MON-FRI 09:00\"] to account '{queue}' in config.yaml")
-                err("queue", f"queue '{queue}' has no time slots; add {where}")
+                where = (_("slots: {{\"{queue}\": [...]}} at the top of config.yaml") if queue.startswith("@")
+                         else _("slots: [\"MON-FRI 09:00\"] to account '{queue}' in config.yaml")).format(queue=queue)
+                err("queue", _("queue '{queue}' has no time slots; add {where}").format(queue=queue, where=where))
             elif not members:
-                err("queue", f"group '{queue}' has no accounts")
+                err("queue", _("group '{group}' has no accounts").format(group=queue))
             if not accounts and members:
                 accounts = tuple(members)
     priority = raw.get("priority", 0)
     if priority is None:
         priority = 0
     if isinstance(priority, bool) or not isinstance(priority, int):
-        err("priority", f"priority must be a whole number (higher goes first), got {type_name(priority)}")
+        err("priority", _("priority must be a whole number (higher goes first), got {type}").format(
+            type=type_name(priority)))
         priority = 0
     elif "priority" in raw and queue is None:
-        err("priority", "priority only orders queued posts (add queue: ACCOUNT|@GROUP)", "warning")
+        err("priority", _("priority only orders queued posts (add queue: ACCOUNT|@GROUP)"), "warning")
     not_before = None
     if raw.get("not_before") is not None:
         try:
@@ -102,7 +106,8 @@ def read_post_queue(raw: dict, config: Config, accounts: tuple[str, ...], publis
             err("not_before", str(exc))
         else:
             if queue is None:
-                err("not_before", "not_before only applies to a queued post (add queue: ACCOUNT|@GROUP)", "warning")
+                err("not_before", _("not_before only applies to a queued post (add queue: ACCOUNT|@GROUP)"),
+                    "warning")
     return queue, priority, not_before, accounts
 
 
@@ -162,7 +167,7 @@ def sync(config: Config, campaign: Campaign, ledger: Ledger, now: datetime) -> Q
         if not _active(post) or pid in plan.slots:
             continue
         if pid in campaign.invalid_posts or post.queue not in config.slots:
-            plan.unplaced[pid] = "the post has errors (run 'spi post validate')"
+            plan.unplaced[pid] = _("the post has errors (run 'spi post validate')")
             continue
         waiting.setdefault(post.queue, []).append(post)
     for target, group in sorted(waiting.items()):
@@ -207,9 +212,10 @@ def _place(config: Config, ledger: Ledger, target: str, group: list[Post], taken
         # other runs took some candidates first: read what is taken now and try again
         taken = {r.slot for r in ledger.queue_slots(since=now) if r.target == target}
     for p in todo:
-        plan.unplaced[p.id] = (f"no free slot in queue '{target}' within three years"
-                               + (f" after not_before {p.not_before.astimezone(config.timezone):%Y-%m-%d %H:%M}"
-                                  if p.not_before else ""))
+        plan.unplaced[p.id] = (
+            _("no free slot in queue '{queue}' within three years after not_before {when}").format(
+                queue=target, when=f"{p.not_before.astimezone(config.timezone):%Y-%m-%d %H:%M}")
+            if p.not_before else _("no free slot in queue '{queue}' within three years").format(queue=target))
 
 
 def _earliest(post: Post, now: datetime) -> datetime:
@@ -267,8 +273,8 @@ def show(config: Config, campaign: Campaign, now: datetime, target: str | None =
     if target is not None and queue_accounts(config, target) is None:
         from spi_campaign.errors import NotFoundError
 
-        raise NotFoundError(f"unknown queue '{target}': queues are the accounts and @groups with slots: "
-                            f"{', '.join(config.slots) or '(none)'}")
+        raise NotFoundError(_("unknown queue '{queue}': queues are the accounts and @groups with slots: {queues}")
+                            .format(queue=target, queues=", ".join(config.slots) or _("(none)")))
     ledger = open_ledger(config, dry_run=True)
     try:
         plan = sync(config, campaign, ledger, now)

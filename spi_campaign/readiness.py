@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from spi_campaign.i18n import _
+
 HORIZON = timedelta(hours=24)
 
 
@@ -24,9 +26,10 @@ class NotReady:
     first: datetime | None = None        # the first publication it affects
 
     def line(self, tz) -> str:
-        when = f" (first affected publication {self.first.astimezone(tz).isoformat(timespec='minutes')})" \
-            if self.first else ""
-        return f"account '{self.account}': {self.message}{when}"
+        if self.first:
+            return _("account '{account}': {problem} (first affected publication {when})").format(
+                account=self.account, problem=self.message, when=self.first.astimezone(tz).isoformat(timespec="minutes"))
+        return _("account '{account}': {problem}").format(account=self.account, problem=self.message)
 
 
 def _writable_file(path: Path) -> str | None:
@@ -49,7 +52,7 @@ def account_problems(account, env) -> list[str]:
     out = []
     missing = [n for n in cls.env_names(account) if not env.get(n)]
     if missing:
-        out.append(f"credentials not set: {', '.join(missing)}")
+        out.append(_("credentials not set: {names}").format(names=", ".join(missing)))
     if account.platform == "file" and account.options.get("path"):
         problem = _writable_file(Path(account.options["path"]))
         if problem:
@@ -90,7 +93,7 @@ def readiness(engine, campaign, now: datetime | None = None) -> list[NotReady]:
     if not engine.dry_run and engine.ledger.where and getattr(engine.ledger, "path", None):
         path = Path(engine.ledger.path)
         if path.exists() and not os.access(path, os.W_OK):
-            out.append(NotReady("(ledger)", f"the ledger {path} is not writable"))
+            out.append(NotReady("(ledger)", _("the ledger {where} is not writable").format(where=path)))
     return out
 
 
@@ -100,4 +103,4 @@ def report_readiness(console, problems: list[NotReady], tz=None) -> None:
     from spi_campaign import render_publish as rp
 
     for p in problems:
-        rp.message(console, "not ready: " + p.line(tz or timezone.utc), "bold yellow")
+        rp.message(console, _("not ready: {problem}").format(problem=p.line(tz or timezone.utc)), "bold yellow")

@@ -20,7 +20,7 @@ def _when(entry: dict[str, Any], config: Config) -> Text:
         return Text("-", style="red")
     t = Text(human(entry["_slot"], config.timezone))
     if not entry["assigned"]:
-        t.append("\n(next run)", style="yellow")
+        t.append("\n" + _("(next run)"), style="yellow")
     return t
 
 
@@ -28,7 +28,7 @@ def _state(entry: dict[str, Any]) -> Text:
     states = entry["states"]
     known = {s for s in states.values() if s}
     if not known:
-        return Text("placed" if entry["assigned"] else ("not placed" if entry["_slot"] is None else "to place"),
+        return Text(_("placed") if entry["assigned"] else (_("not placed") if entry["_slot"] is None else _("to place")),
                     style="" if entry["_slot"] is not None else "red")
     if len(known) == 1 and all(states.values()):
         s = known.pop()
@@ -90,7 +90,7 @@ def moves(console: Console, config: Config, before: dict, plan, *, done: bool = 
             continue
         changed += 1
         t = Text(f"{pid}", style="cyan")
-        t.append(f" ({row.target}): {human(old.slot, tz) if old else 'no slot'} -> {human(row.slot, tz)}")
+        t.append(f" ({row.target}): {human(old.slot, tz) if old else _('no slot')} -> {human(row.slot, tz)}")
         console.print(t, soft_wrap=True)
     for pid, why in sorted(plan.unplaced.items()):
         console.print(Text(_("{post}: not placed: {why}").format(post=pid, why=why), style="red"), soft_wrap=True)

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Callable, Iterator
 
 from spi_campaign.adapters.base import COMMON_METRICS
+from spi_campaign.i18n import _
 
 #: totals in the report; ``publishing`` (in flight) counts as pending, ``skipped`` is left out
 TOTAL_STATES = ("published", "failed", "missed", "unknown", "pending")
@@ -49,7 +50,7 @@ def month_range(month: str, tz: tzinfo) -> tuple[datetime, datetime]:
         y, m = (int(x) for x in month.split("-"))
         start = datetime(y, m, 1, tzinfo=tz)
     except (ValueError, TypeError):
-        raise ValueError(f"--month must look like 2026-12, got {month!r}") from None
+        raise ValueError(_("--month must look like 2026-12, got {value}").format(value=repr(month))) from None
     end = datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
     return start, end
 
@@ -61,7 +62,7 @@ def resolve_range(tz: tzinfo, now: datetime, *, start: str | None, end: str | No
     from spi_campaign.timeutil import parse_datetime
 
     if month and (start or end):
-        raise ValueError("give either --month or --from/--to, not both")
+        raise ValueError(_("give either --month or --from/--to, not both"))
     if month:
         return month_range(month, tz)
     m_start, m_end = month_range(now.astimezone(tz).strftime("%Y-%m"), tz)
@@ -69,7 +70,7 @@ def resolve_range(tz: tzinfo, now: datetime, *, start: str | None, end: str | No
     hi = (parse_datetime(end, tz, field="--to", allow_date=True, end_of_day=True) + timedelta(microseconds=1)
           if end else m_end)
     if hi <= lo:
-        raise ValueError("--to is before --from")
+        raise ValueError(_("--to is before --from"))
     return lo, hi
 
 

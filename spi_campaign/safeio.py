@@ -14,17 +14,19 @@ import os
 import stat
 from pathlib import Path
 
-NOT_REGULAR = "not a regular file"
+from spi_campaign.i18n import N_, _
+
+NOT_REGULAR = N_("not a regular file")     # translated where shown
 
 
 class NotRegularFile(OSError):
     """The path names a FIFO, a device, a socket or a folder."""
 
     def __init__(self, path: os.PathLike | str, mode: int):
-        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        super().__init__(f"{NOT_REGULAR} ({kind})" if kind != NOT_REGULAR else NOT_REGULAR)
+        kind = (_("a folder") if stat.S_ISDIR(mode) else _("a FIFO (named pipe)") if stat.S_ISFIFO(mode)
+                else _("a device") if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else _("a socket") if stat.S_ISSOCK(mode) else None)
+        super().__init__(_("not a regular file ({kind})").format(kind=kind) if kind else _(NOT_REGULAR))
         self.strerror = str(self.args[0])
         self.filename = str(path)
 
@@ -79,7 +81,8 @@ def head(path: os.PathLike | str, n: int) -> tuple[bytes, int]:
 
 class FileTooLarge(Exception):
     def __init__(self, size: int, limit: int):
-        super().__init__(f"file is {size // 1024} KiB; the limit is {limit // 1024 // 1024} MiB")
+        super().__init__(_("file is {size} KiB; the limit is {limit} MiB").format(size=size // 1024,
+                                                                                  limit=limit // 1024 // 1024))
         self.size = size
         self.limit = limit
 
@@ -111,15 +114,16 @@ def name_problem(path: os.PathLike | str) -> str | None:
     instead of ``OSError: [Errno 36] File name too long``."""
     text = os.fspath(path)
     if "\0" in text:
-        return "the name contains a NUL byte"
+        return _("the name contains a NUL byte")
     try:
         encoded = os.fsencode(text)
     except UnicodeError:
-        return "the name cannot be encoded for the file system"
+        return _("the name cannot be encoded for the file system")
     if len(encoded) > PATH_MAX:
-        return f"the path is {len(encoded):,} bytes long; the limit is {PATH_MAX:,}"
+        return _("the path is {n} bytes long; the limit is {limit}").format(n=f"{len(encoded):,}", limit=f"{PATH_MAX:,}")
     for part in encoded.split(b"/"):
         if len(part) > NAME_MAX:
             shown = os.fsdecode(part[:24]) + "..."
-            return f"the name {shown} is {len(part)} bytes long; a file or folder name may have at most {NAME_MAX}"
+            return _("the name {name} is {n} bytes long; a file or folder name may have at most {limit}").format(
+                name=shown, n=len(part), limit=NAME_MAX)
     return None

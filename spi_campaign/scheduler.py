@@ -22,6 +22,7 @@ publication. Idle, the daemon sleeps in the scheduler and the kernel.
 
 from __future__ import annotations
 
+
 import logging
 import signal
 import threading
@@ -30,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from spi_campaign.errors import LedgerError, SpiError
+from spi_campaign.i18n import _
 
 log = logging.getLogger("spi_campaign.scheduler")
 
@@ -115,16 +117,18 @@ class Daemon:
         problems = readiness(self.engine, campaign)
         report_readiness(self.console, problems, tz)
         if problems and self.strict:
-            rp.message(self.console, "spi schedule: --strict: not starting until these are fixed", "bold red")
+            rp.message(self.console, _("spi schedule: --strict: not starting until these are fixed"), "bold red")
             ledger.close()
             return 1
         self._sync_and_dispatch(initial=True)
         self.scheduler.add_job(self._housekeeping, "interval", seconds=HOUSEKEEPING_SECONDS, id="housekeeping")
         self._metrics()          # snapshots that fell due while the daemon was down
-        rp.message(self.console, f"spi schedule: {len(campaign.posts)} posts, {len(cfg.accounts)} accounts, "
-                                 f"timezone {cfg.timezone_name}, ledger {ledger.where if cfg.state_url else cfg.rel(cfg.state)}"
-                                 + (", watching the post files" if self.watch else "")
-                                 + (" (dry run: nothing is written)" if self.dry_run else ""))
+        rp.message(self.console, _("spi schedule: {posts} posts, {accounts} accounts, timezone {timezone}, "
+                                   "ledger {ledger}").format(
+            posts=len(campaign.posts), accounts=len(cfg.accounts), timezone=cfg.timezone_name,
+            ledger=ledger.where if cfg.state_url else cfg.rel(cfg.state))
+                   + (_(", watching the post files") if self.watch else "")
+                   + (_(" (dry run: nothing is written)") if self.dry_run else ""))
         rp.upcoming(self.console, ledger.open_rows(states=("pending",)), tz)
         if EARLY_HUP:
             EARLY_HUP.clear()
@@ -141,9 +145,9 @@ class Daemon:
             ledger.close()
         fatal = self.engine.dispatcher.fatal
         if fatal is not None:
-            rp.message(self.console, f"spi schedule: {fatal}", "bold red")
+            rp.message(self.console, _("spi schedule: {reason}").format(reason=fatal), "bold red")
             return 1
-        rp.message(self.console, "spi schedule: stopped")
+        rp.message(self.console, _("spi schedule: stopped"))
         return self.exit_code
 
     def _on_stop_signal(self, signum, frame) -> None:
@@ -224,10 +228,12 @@ class Daemon:
                 got = reload_campaign(self.engine.campaign, cfg,
                                       paths=frozenset(paths) if paths is not None else None)
             except SpiError as exc:
-                rp.message(self.console, f"reload failed, keeping the previous version: {exc}", "bold red")
+                rp.message(self.console, _("reload failed, keeping the previous version: {reason}").format(reason=exc),
+                           "bold red")
                 continue
             except Exception as exc:
-                log.error("reload failed, keeping the previous version: %s: %s", type(exc).__name__, exc)
+                log.error(_("reload failed, keeping the previous version: {reason}").format(
+                    reason=f"{type(exc).__name__}: {exc}"))
                 continue
             if got.read or got.changed or cfg is not self.engine.config:
                 self._queue(self._apply, got.campaign, got.read, got.changed)
@@ -240,8 +246,10 @@ class Daemon:
         self.engine.set_campaign(campaign)
         if self.watcher is not None:
             self.watcher.retarget(campaign.config.posts_dir, campaign.config.path)
-        rp.message(self.console, f"reloaded: {len(campaign.posts)} posts ({read} file(s) read)"
-                   + (f", {len(campaign.broken_files)} unreadable file(s)" if campaign.broken_files else ""))
+        rp.message(self.console, _("reloaded: {posts} posts ({read} file(s) read)").format(posts=len(campaign.posts),
+                                                                                        read=read)
+                   + (_(", {n} unreadable file(s)").format(n=len(campaign.broken_files))
+                      if campaign.broken_files else ""))
         self._readiness(campaign)
         self._sync_and_dispatch(only=changed)
 
@@ -253,7 +261,7 @@ class Daemon:
         try:
             report_readiness(self.console, readiness(self.engine, campaign), campaign.config.timezone)
         except Exception as exc:
-            log.error("readiness check failed: %s: %s", type(exc).__name__, exc)
+            log.error(_("readiness check failed: {reason}").format(reason=f"{type(exc).__name__}: {exc}"))
 
     # ----- jobs ----------------------------------------------------------------------
 
@@ -300,12 +308,12 @@ class Daemon:
                 rep.unknown = [r for r in rep.unknown if r in rep.became_unknown]
             rp.sync_report(self.console, rep, self.engine.config.timezone)
         except LedgerError as exc:
-            rp.message(self.console, f"sync failed: {exc}", "bold red")
-            if "while spi was running" in str(exc):
+            rp.message(self.console, _("sync failed: {reason}").format(reason=exc), "bold red")
+            if getattr(exc, "identity_lost", False):
                 self._fail(exc)
                 return
         except SpiError as exc:
-            rp.message(self.console, f"sync failed: {exc}", "bold red")
+            rp.message(self.console, _("sync failed: {reason}").format(reason=exc), "bold red")
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -313,7 +321,7 @@ class Daemon:
         try:
             accounts = self.engine.ledger.due_accounts(now)
         except SpiError as exc:
-            log.error("cannot read the ledger: %s", exc)
+            log.error(_("cannot read the ledger: {reason}").format(reason=exc))
             accounts = set()
         if accounts:
             self.engine.kick(sorted(accounts))

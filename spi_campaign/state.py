@@ -4,9 +4,11 @@ row."""
 
 from __future__ import annotations
 
+
 from dataclasses import dataclass
 
 from spi_campaign.errors import LedgerError
+from spi_campaign.i18n import _
 from spi_campaign.ledger import Ledger, SqliteLedger
 from spi_campaign.models import Config
 
@@ -35,8 +37,8 @@ def copy_ledger(source: Ledger, target: Ledger) -> CopyReport:
     ``source`` to ``target``, in batches, then check the counts by state
     match. The target must not hold rows of this campaign yet."""
     if target.counts():
-        raise LedgerError(f"the target ledger {target.where} already has publications of this campaign; "
-                          "copy only into an empty one")
+        raise LedgerError(_("the target ledger {where} already has publications of this campaign; "
+                            "copy only into an empty one").format(where=target.where))
     total = 0
     batch = []
     for row in source.iter_rows():
@@ -52,5 +54,6 @@ def copy_ledger(source: Ledger, target: Ledger) -> CopyReport:
             target.set_meta(key, value)
     want, got = source.counts(), target.counts()
     if want != got:
-        raise LedgerError(f"the copy does not match: source {want}, target {got}; the source is unchanged")
+        raise LedgerError(_("the copy does not match: source {want}, target {got}; the source is unchanged")
+                          .format(want=want, got=got))
     return CopyReport(source.where, target.where, total, got)

@@ -194,7 +194,8 @@ def preview_items(campaign: Campaign, ids: Iterable[str] = (), *, account: str |
             acc = cfg.accounts.get(name)
             cls = registry.get(acc.platform) if acc else None
             if acc is None or cls is None:
-                base["error"] = "account not in config.yaml" if acc is None else f"unknown platform '{acc.platform}'"
+                base["error"] = (_("account not in config.yaml") if acc is None
+                                 else _("unknown platform '{platform}'").format(platform=acc.platform))
                 items.append(base)
                 continue
             try:

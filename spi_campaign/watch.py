@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from spi_campaign.i18n import _
+
 log = logging.getLogger("spi_campaign.watch")
 
 DEBOUNCE_SECONDS = 0.25
@@ -92,8 +94,8 @@ class Watcher:
                 try:
                     observer.schedule(self._handler, str(self.posts_dir), recursive=True, **kw)
                 except OSError as exc:
-                    log.warning("cannot watch %s: %s (changes are picked up by the periodic rescan)",
-                                self.posts_dir, exc)
+                    log.warning(_("cannot watch {path}: {reason} (changes are picked up by the periodic rescan)").format(
+                        path=self.posts_dir, reason=exc))
             observer.start()
             old, self._observer = self._observer, observer
         if old is not None:
@@ -110,7 +112,7 @@ class Watcher:
         copy): the old watch sees nothing of the new folder."""
         if self._observer is not None and (self._stale or _ident(self.posts_dir) != self._posts_id):
             self._stale = False
-            log.info("%s was replaced: watching the new folder", self.posts_dir)
+            log.info(_("{path} was replaced: watching the new folder").format(path=self.posts_dir))
             self._attach()
             self._poke(None)     # what was copied in before the watch began: rescan
 
@@ -152,7 +154,7 @@ class Watcher:
         try:
             self.callback(frozenset(paths) if paths is not None else None)
         except Exception:
-            log.exception("reload after a file change failed")
+            log.exception(_("reload after a file change failed"))
 
     def stop(self) -> None:
         with self._lock:

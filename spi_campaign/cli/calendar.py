@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from spi_campaign.i18n import _
+
 FORMATS = ["table", "json", "ics", "md"]
 STATUS_CHOICES = ["draft", "approved", "cancelled", "planned", "pending", "publishing", "published", "failed",
                   "unknown", "missed", "skipped"]
@@ -76,12 +78,13 @@ def calendar(app, start, end, month, account, topic, status, fmt, output) -> Non
     elif output:
         with open(output, "wb") as fh:
             fh.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-        click.echo(f"wrote {len(entries)} publication(s) to {output}", err=True)
+        click.echo(_("wrote {n} publication(s) to {file}").format(n=len(entries), file=output), err=True)
     elif isinstance(data, bytes):
         click.get_binary_stream("stdout").write(data)
     else:
         click.echo(data, nl=False)
     if campaign.broken_files:
         names = ", ".join(sorted(cfg.rel(f) for f in campaign.broken_files))
-        click.echo(f"warning: {len(campaign.broken_files)} post file(s) could not be read: {names}; "
-                   "their publications are missing (run 'spi post validate')", err=True)
+        click.echo(_("warning: {n} post file(s) could not be read: {names}; "
+                     "their publications are missing (run 'spi post validate')").format(
+            n=len(campaign.broken_files), names=names), err=True)

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from spi_campaign.i18n import _
+
 
 @click.group()
 def metrics() -> None:
@@ -55,7 +57,8 @@ def fetch(app, post_id: str | None, account: str | None, since: str | None, due:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--since") from None
     if not cfg.state.is_file():
-        raise LedgerError(f"there is no ledger at {cfg.rel(cfg.state)}: nothing has been published yet")
+        raise LedgerError(_("there is no ledger at {path}: nothing has been published yet").format(
+            path=cfg.rel(cfg.state)))
     ledger = SqliteLedger.open(cfg.state)
     try:
         report = core.fetch(cfg, ledger, now_utc(), post=post_id, account=account, since=when, scheduled=due)
@@ -65,12 +68,12 @@ def fetch(app, post_id: str | None, account: str | None, since: str | None, due:
         click.echo(json.dumps(core.as_json(report), ensure_ascii=False, indent=2))
     else:
         for name, n in report.by_account.items():
-            click.echo(f"{name}: {n} snapshot(s) stored")
+            click.echo(_("{account}: {n} snapshot(s) stored").format(account=name, n=n))
         if not report.by_account and not report.errors:
-            click.echo("no published publication to read")
+            click.echo(_("no published publication to read"))
     from spi_campaign.redact import printable, scrub
 
     for msg in report.errors:
-        click.echo(f"error: {printable(scrub(msg))}", err=True)
+        click.echo(_("error: {problem}").format(problem=printable(scrub(msg))), err=True)
     if report.errors:
         sys.exit(1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from spi_campaign.i18n import _
+
 
 @click.command()
 @click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True,
@@ -37,5 +39,6 @@ def plan(app, days: int, fmt: str) -> None:
         render_plan.table(console(), result, campaign.config.timezone_name)
     if campaign.broken_files:
         names = ", ".join(sorted(campaign.config.rel(f) for f in campaign.broken_files))
-        click.echo(f"warning: {len(campaign.broken_files)} post file(s) could not be read: {names}; "
-                   "their publications are missing (run 'spi post validate')", err=True)
+        click.echo(_("warning: {n} post file(s) could not be read: {names}; "
+                     "their publications are missing (run 'spi post validate')").format(
+            n=len(campaign.broken_files), names=names), err=True)

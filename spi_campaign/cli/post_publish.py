@@ -129,9 +129,10 @@ def publish_due(ctx: click.Context, dry_run: bool, catch_up: str | None, new_led
     try:
         not_ready = readiness(engine, campaign)
         for p in not_ready:
-            rp.message(console, "not ready: " + p.line(tz), "bold yellow")
+            rp.message(console, _("not ready: {problem}").format(problem=p.line(tz)), "bold yellow")
         if not_ready and strict:
-            raise click.ClickException(f"{len(not_ready)} readiness problem(s); nothing was published (--strict)")
+            raise click.ClickException(_("{n} readiness problem(s); nothing was published (--strict)").format(
+                n=len(not_ready)))
         rep = engine.publish_due(campaign, on_sync=lambda s: rp.sync_report(console, s, tz))
         rep.readiness = [p.line(tz) for p in not_ready]
         # --- alerts (docs/alerts.md): after publishing; never raises, never changes the exit status ---
@@ -214,15 +215,18 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
         busy = [t for t in targets if t.row is not None and t.row.state == "publishing"]
         if busy:
             b = busy[0].row
-            raise click.ClickException(f"post '{post_id}' is being published to {b.account} right now "
-                                       f"(by {b.claimer_host} pid {b.claimer_pid}); try again later")
+            raise click.ClickException(_("post '{post}' is being published to {account} right now "
+                                         "(by {host} pid {pid}); try again later").format(
+                post=post_id, account=b.account, host=b.claimer_host, pid=b.claimer_pid))
         done = [t for t in targets if t.row is not None and t.row.state in ("published", "unknown")]
         if done and not force:
-            lines = "; ".join(f"{t.account.name}: {t.row.state}" + (f" at {t.row.url}" if t.row.url else "")
-                              for t in done)
-            hint = " (or choose another account with --account)" if len(done) < len(targets) else ""
-            raise click.ClickException(f"post '{post_id}' was already published or may be live ({lines}); "
-                                       f"use --force to publish it again{hint}")
+            lines = "; ".join(f"{t.account.name}: {t.row.state}"
+                              + (_(" at {url}").format(url=t.row.url) if t.row.url else "") for t in done)
+            raise click.ClickException(
+                (_("post '{post}' was already published or may be live ({states}); use --force to publish it "
+                   "again (or choose another account with --account)") if len(done) < len(targets) else
+                 _("post '{post}' was already published or may be live ({states}); use --force to publish it "
+                   "again")).format(post=post_id, states=lines))
         if done and not yes:
             for t in done:
                 rp.message(console, f"{t.account.name}: {t.row.state} {human(t.row.published_at or t.row.claimed_at, tz)}"
@@ -243,11 +247,12 @@ def publish(ctx: click.Context, post_id: str, account: str | None, force: bool, 
     bad = [o for o in outcomes if o.result in BAD_RESULTS + ("refused",)]
     later = [o for o in outcomes if o.result in ("retry", "deferred")]
     for o in later:
-        rp.message(console, f"{o.account}: not published yet; the next attempt is due {human(o.next_attempt, tz)} "
-                            "(the next publish-due run or the running schedule picks it up)", "yellow")
+        rp.message(console, _("{account}: not published yet; the next attempt is due {when} "
+                              "(the next publish-due run or the running schedule picks it up)").format(
+            account=o.account, when=human(o.next_attempt, tz)), "yellow")
     published = any(o.result == "published" for o in outcomes)
     if not published:
-        rp.message(console, f"post '{post_id}': nothing was published", "bold red")
+        rp.message(console, _("post '{post}': nothing was published").format(post=post_id), "bold red")
     ctx.exit(1 if bad or not published else 0)
 
 
@@ -375,8 +380,8 @@ def retry(ctx: click.Context, post_id: str | None, account: str | None, yes: boo
         if post_id is not None and not rows and not engine.ledger.rows(post=post_id):
             app.campaign().require_post(post_id)
         if not rows:
-            rp.message(console, "Nothing to retry: no failed or unknown publication"
-                       + (f" of '{post_id}'" if post_id else "") + ".")
+            rp.message(console, (_("Nothing to retry: no failed or unknown publication of '{post}'.") if post_id
+                                 else _("Nothing to retry: no failed or unknown publication.")).format(post=post_id))
             return
         unknown = [r for r in rows if r.state == "unknown"]
         if unknown and not yes:
@@ -386,9 +391,9 @@ def retry(ctx: click.Context, post_id: str | None, account: str | None, yes: boo
         done = engine.retry(rows)
     finally:
         _close(engine)
-    rp.rows_list(console, done, tz, "pending again: ")
-    rp.message(console, f"{len(done)} publication(s) back to pending; the next publish-due run "
-                        "(or the running schedule, within a minute) publishes them.")
+    rp.rows_list(console, done, tz, _("pending again: "))
+    rp.message(console, _("{n} publication(s) back to pending; the next publish-due run "
+                          "(or the running schedule, within a minute) publishes them.").format(n=len(done)))
 
 
 @post.command("resolve")
@@ -437,6 +442,6 @@ def resolve(ctx: click.Context, post_id: str, account: str, url: str | None, not
         row = engine.resolve(post_id, account, url=url, published=url is not None, occurrence=occ)
     finally:
         _close(engine)
-    rp.message(console, ("recorded as published: " if url else "recorded as not published, pending again: "),
+    rp.message(console, (_("recorded as published: ") if url else _("recorded as not published, pending again: ")),
                "green" if url else "yellow")
     rp.rows_list(console, [row], tz, "  ")

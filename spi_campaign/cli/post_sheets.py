@@ -47,15 +47,18 @@ def import_(app, sheet: str, into: str | None, dry_run: bool) -> None:
     for line in warnings:
         click.echo(_("warning: {problem}").format(problem=line), err=True)
     if not _inside(target, cfg.posts_dir):
-        click.echo(f"warning: {target} is outside the posts folder {cfg.rel(cfg.posts_dir)}: spi will not read "
-                   "these posts until they are moved there", err=True)
+        click.echo(_("warning: {folder} is outside the posts folder {posts}: spi will not read "
+                     "these posts until they are moved there").format(folder=target, posts=cfg.rel(cfg.posts_dir)),
+                   err=True)
     if not dry_run:
         write_planned(planned)
-    verb = "would write" if dry_run else "wrote"
+    line = (_("would write {file} (row {row}, post '{post}')") if dry_run
+            else _("wrote {file} (row {row}, post '{post}')"))
     for item in planned:
-        click.echo(f"{verb} {cfg.rel(item.path)} (row {item.row}, post '{item.post_id}')")
-    click.echo(f"{len(planned)} post file(s) {'would be written' if dry_run else 'written'}"
-               + ("; review them with 'git diff' and 'spi post preview'" if not dry_run else ""))
+        click.echo(line.format(file=cfg.rel(item.path), row=item.row, post=item.post_id))
+    click.echo((_("{n} post file(s) would be written") if dry_run
+                else _("{n} post file(s) written; review them with 'git diff' and 'spi post preview'"))
+               .format(n=len(planned)))
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -105,10 +108,10 @@ def export(app, fmt: str | None, output: str, force: bool) -> None:
         else:
             with open(out, "w", encoding="utf-8-sig", newline="") as fh:   # the BOM: Excel then reads UTF-8
                 write_csv(rows, fh)
-        click.echo(f"wrote {len(rows)} post(s) to {output}", err=True)
+        click.echo(_("wrote {n} post(s) to {file}").format(n=len(rows), file=output), err=True)
     else:
         write_csv(rows, sys.stdout)
     if campaign.broken_files:
         names = ", ".join(sorted(campaign.config.rel(f) for f in campaign.broken_files))
-        click.echo(f"warning: {len(campaign.broken_files)} post file(s) could not be read and are not in the "
-                   f"sheet: {names}; run 'spi post validate'", err=True)
+        click.echo(_("warning: {n} post file(s) could not be read and are not in the sheet: {names}; "
+                     "run 'spi post validate'").format(n=len(campaign.broken_files), names=names), err=True)

@@ -35,7 +35,8 @@ def queue(ctx: click.Context, target: str | None) -> None:
 
         fmt = ctx.meta.get(FORMAT_KEY) or "table"
         if fmt not in _FORMATS:
-            raise click.BadParameter(f"'{fmt}' is not one of {', '.join(_FORMATS)}", param_hint="--format")
+            raise click.BadParameter(_("'{value}' is not one of {choices}").format(value=fmt, choices=", ".join(_FORMATS)),
+                                     param_hint="--format")
         ctx.invoke(show, target=target, fmt=fmt)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from spi_campaign.i18n import _
+
 
 @click.command()
 @click.option("--from", "start", metavar="DATE", help="First day (or date-time) of the report, campaign timezone.")
@@ -42,7 +44,8 @@ def report(app, start: str | None, end: str | None, month: str | None, fmt: str,
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if not cfg.state.is_file():
-        raise LedgerError(f"there is no ledger at {cfg.rel(cfg.state)}: nothing has been published yet")
+        raise LedgerError(_("there is no ledger at {path}: nothing has been published yet").format(
+            path=cfg.rel(cfg.state)))
     posts = core.post_index(app.campaign())
     ledger = SqliteLedger.open_for_reading(cfg.state)
     try:

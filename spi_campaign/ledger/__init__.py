@@ -12,8 +12,10 @@ YAML idempotent: inserting a row that exists is a no-op.
 
 from __future__ import annotations
 
+
 from pathlib import Path
 
+from spi_campaign.i18n import _
 from spi_campaign.ledger.base import Ledger
 from spi_campaign.ledger.model import (COLUMNS, LEASE_GRACE, LIVE_STATES, OPEN_STATES, PROBLEM_STATES, STATES,
                                        Change, Claim, DayCap, Key, Owner, Publication, QueueSlot, claimer_dead,
@@ -68,7 +70,7 @@ def copy_for_dry_run(src: Ledger) -> SqliteLedger:
         value = src.meta(key)
         if value is not None:
             mem.set_meta(key, value)
-    mem.where = f"{src.where} (dry-run copy)"
+    mem.where = _("{where} (dry-run copy)").format(where=src.where)
     return mem
 
 

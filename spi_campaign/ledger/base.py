@@ -16,10 +16,12 @@ not what the ledger holds.
 
 from __future__ import annotations
 
+
 import abc
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
+from spi_campaign.i18n import _
 from spi_campaign.ledger.model import Change, Claim, DayCap, Key, Owner, Publication, QueueSlot
 
 
@@ -57,9 +59,10 @@ class Ledger(abc.ABC):
 
         owner = self.set_meta_default("campaign", campaign)
         if owner != campaign:
-            raise LedgerError(f"the ledger {self.where} belongs to campaign '{owner}', not '{campaign}': "
-                              f"point 'state:' in config.yaml at this campaign's own ledger, or set "
-                              f"'name: {owner}' if this is the same campaign under a new name")
+            raise LedgerError(_("the ledger {where} belongs to campaign '{owner}', not '{campaign}': "
+                                "point 'state:' in config.yaml at this campaign's own ledger, or set "
+                                "'name: {owner}' if this is the same campaign under a new name")
+                              .format(where=self.where, owner=owner, campaign=campaign))
 
     def check_identity(self) -> None:
         """Raise ``LedgerError`` when the ledger this process opened is no

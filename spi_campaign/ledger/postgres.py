@@ -19,6 +19,7 @@ psycopg is imported only here, and this module only when ``state`` is a
 
 from __future__ import annotations
 
+
 import json
 import threading
 from dataclasses import replace
@@ -26,6 +27,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Sequence
 
 from spi_campaign.errors import LedgerError
+from spi_campaign.i18n import _
 from spi_campaign.ledger.base import Ledger
 from spi_campaign.ledger.model import (COLUMNS, LIVE_STATES, OPEN_STATES, PROBLEM_STATES, TIME_FIELDS, Change,
                                        Claim, DayCap, Key, Owner, Publication, parse_ts, ts)
@@ -71,11 +73,11 @@ class PostgresLedger(Ledger):
         try:
             import psycopg
         except ImportError:
-            raise LedgerError("a postgresql:// ledger needs psycopg 3 (pip install 'psycopg[binary]')") from None
+            raise LedgerError(_("a postgresql:// ledger needs psycopg 3 (pip install 'psycopg[binary]')")) from None
         try:
             conn = psycopg.connect(url, autocommit=True, connect_timeout=15)
         except psycopg.Error as exc:
-            raise LedgerError(f"cannot connect to the ledger {redact_url(url)}: {_reason(exc)}") from None
+            raise LedgerError(_("cannot connect to the ledger {where}: {reason}").format(where=redact_url(url), reason=_reason(exc))) from None
         led = cls(conn, url, campaign)
         try:
             if migrate_schema:
@@ -83,8 +85,9 @@ class PostgresLedger(Ledger):
                     migrate(c)
             version = led._read("SELECT max(version) FROM spi_schema")[0][0]
             if version != SCHEMA_VERSION:
-                raise LedgerError(f"the ledger {led.where} has schema version {version}; this spi knows "
-                                  f"{SCHEMA_VERSION} (run 'spi state migrate')")
+                raise LedgerError(_("the ledger {where} has schema version {version}; this spi knows {known} "
+                                    "(run 'spi state migrate')").format(where=led.where, version=version,
+                                                                        known=SCHEMA_VERSION))
             now = ts(datetime.now(UTC))
             with led._tx() as c:
                 c.execute("INSERT INTO spi_meta VALUES (%s, 'created_at', %s) ON CONFLICT DO NOTHING RETURNING 1",
@@ -110,7 +113,7 @@ class PostgresLedger(Ledger):
                 return self.led._conn.cursor()
             except psycopg.Error as exc:
                 self.led._lock.release()
-                raise LedgerError(f"the ledger {self.led.where} cannot be written: {_reason(exc)}") from None
+                raise LedgerError(_("the ledger {where} cannot be written: {reason}").format(where=self.led.where, reason=_reason(exc))) from None
 
         def __exit__(self, et, ev, tb):
             import psycopg
@@ -123,7 +126,7 @@ class PostgresLedger(Ledger):
             finally:
                 self.led._lock.release()
             if isinstance(ev, psycopg.Error):
-                raise LedgerError(f"cannot write the ledger {self.led.where}: {_reason(ev)}") from None
+                raise LedgerError(_("cannot write the ledger {where}: {reason}").format(where=self.led.where, reason=_reason(ev))) from None
             return False
 
     def _tx(self) -> "PostgresLedger._Tx":
@@ -138,7 +141,7 @@ class PostgresLedger(Ledger):
                     c.execute(sql, args)
                     return c.fetchall()
             except psycopg.Error as exc:
-                raise LedgerError(f"cannot read the ledger {self.where}: {_reason(exc)}") from None
+                raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=self.where, reason=_reason(exc))) from None
 
     def _rows(self, where: str, args: Sequence[Any] = (), tail: str = "") -> list[Publication]:
         sql = f"{self._select} WHERE campaign = %s" + (f" AND {where}" if where else "") + tail
@@ -153,7 +156,7 @@ class PostgresLedger(Ledger):
 
     def check_identity(self) -> None:
         if self._conn.closed:
-            raise LedgerError(f"the connection to the ledger {self.where} was lost")
+            raise LedgerError(_("the connection to the ledger {where} was lost").format(where=self.where))
 
     # ----- meta --------------------------------------------------------------------
 
@@ -174,7 +177,7 @@ class PostgresLedger(Ledger):
 
     def bind(self, campaign: str) -> None:
         if campaign != self.campaign:
-            raise LedgerError(f"this ledger connection is for campaign '{self.campaign}', not '{campaign}'")
+            raise LedgerError(_("this ledger connection is for campaign '{owner}', not '{campaign}'").format(owner=self.campaign, campaign=campaign))
         self.set_meta_default("campaign", campaign)
 
     # ----- reading -------------------------------------------------------------------
@@ -219,7 +222,7 @@ class PostgresLedger(Ledger):
                         for r in cur:
                             yield _from_db(r)
             except psycopg.Error as exc:
-                raise LedgerError(f"cannot read the ledger {self.where}: {_reason(exc)}") from None
+                raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=self.where, reason=_reason(exc))) from None
 
     def get(self, key: Key) -> Publication | None:
         rows = self._rows("post = %s AND account = %s AND occurrence = %s", (key[0], key[1], ts(key[2])))

@@ -8,6 +8,7 @@ busy timeout.
 
 from __future__ import annotations
 
+
 import json
 import os
 import sqlite3
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from spi_campaign.errors import LedgerError
+from spi_campaign.i18n import _
 from spi_campaign.ledger import schema
 from spi_campaign.ledger.base import Ledger
 from spi_campaign.ledger.sqlite_metrics import SqliteMetrics
@@ -37,7 +39,7 @@ _fromiso = datetime.fromisoformat
 def _reason(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) and "disk is full" in text:
-        return "the disk is full"
+        return _("the disk is full")
     return text
 
 
@@ -66,17 +68,17 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
         try:
             if readonly:
                 if not path.is_file():
-                    raise LedgerError(f"there is no ledger at {path}")
+                    raise LedgerError(_("there is no ledger at {path}").format(path=path))
                 conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None,
                                        timeout=cls.BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
             else:
                 if path.exists() and not path.is_file():
-                    raise LedgerError(f"the ledger {path} is not a regular file")
+                    raise LedgerError(_("the ledger {where} is not a regular file").format(where=path))
                 path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(str(path), timeout=cls.BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                        check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise LedgerError(f"cannot open the ledger {path}: {_reason(exc)}") from None
+            raise LedgerError(_("cannot open the ledger {where}: {reason}").format(where=path, reason=_reason(exc))) from None
         led = cls(conn, path, readonly=readonly)
         try:
             led._setup(wal=not readonly)
@@ -115,9 +117,9 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
                 finally:
                     src.close()
             except (OSError, sqlite3.Error) as exc:
-                raise LedgerError(f"cannot read the ledger {path}: {_reason(exc)}") from None
+                raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=path, reason=_reason(exc))) from None
         led = cls(mem, path)   # the path names the ledger in messages; nothing is written to it
-        led.where = f"{path} (dry-run copy)"
+        led.where = _("{where} (dry-run copy)").format(where=path)
         led._setup(wal=False)
         led.path = None        # no identity to check: it is a copy
         return led
@@ -136,7 +138,7 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
                             raise
                         time.sleep(0.05)
                 if str(mode).lower() != "wal":
-                    raise LedgerError(f"the ledger {self.where} cannot use WAL mode (journal_mode={mode})")
+                    raise LedgerError(_("the ledger {where} cannot use WAL mode (journal_mode={mode})").format(where=self.where, mode=mode))
                 # FULL: a claim must survive a power cut, or a post that went
                 # out could be published again after the reboot.
                 c.execute("PRAGMA synchronous = FULL")
@@ -146,10 +148,10 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
                 self.new = found is None
             version = self.meta("schema_version")
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"the ledger {self.where} is not usable: {_reason(exc)}") from None
+            raise LedgerError(_("the ledger {where} is not usable: {reason}").format(where=self.where, reason=_reason(exc))) from None
         if version not in (schema.SCHEMA_VERSION, "1" if self.readonly else None):
-            raise LedgerError(f"the ledger {self.where} has schema version {version}; this spi knows "
-                              f"{schema.SCHEMA_VERSION} (upgrade spi)")
+            raise LedgerError(_("the ledger {where} has schema version {version}; this spi knows {known} (upgrade spi)")
+                              .format(where=self.where, version=version, known=schema.SCHEMA_VERSION))
         have = {r[1] for r in self._read("PRAGMA table_info(publications)")}
         self._cols = [c for c in COLUMNS if c in have]
         self._time_cols = [c for c in self._cols if c in TIME_FIELDS]
@@ -172,10 +174,23 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
         for suffix, ident in self._ids.items():
             now = self._stat(suffix)
             if now != ident:
-                what = {"": "ledger file", "-wal": "ledger's write-ahead log", "-shm": "ledger's shared-memory file"}
-                verb = "was removed" if now is None else "was replaced"
-                raise LedgerError(f"the {what[suffix]} {self.path}{suffix} {verb} while spi was running; "
-                                  "stopped publishing so nothing is published twice (restart spi)")
+                if now is None:
+                    msg = {"": _("the ledger file {path} was removed while spi was running; stopped publishing so "
+                                 "nothing is published twice (restart spi)"),
+                           "-wal": _("the ledger's write-ahead log {path} was removed while spi was running; stopped "
+                                     "publishing so nothing is published twice (restart spi)"),
+                           "-shm": _("the ledger's shared-memory file {path} was removed while spi was running; "
+                                     "stopped publishing so nothing is published twice (restart spi)")}[suffix]
+                else:
+                    msg = {"": _("the ledger file {path} was replaced while spi was running; stopped publishing so "
+                                 "nothing is published twice (restart spi)"),
+                           "-wal": _("the ledger's write-ahead log {path} was replaced while spi was running; stopped "
+                                     "publishing so nothing is published twice (restart spi)"),
+                           "-shm": _("the ledger's shared-memory file {path} was replaced while spi was running; "
+                                     "stopped publishing so nothing is published twice (restart spi)")}[suffix]
+                err = LedgerError(msg.format(path=f"{self.path}{suffix}"))
+                err.identity_lost = True    # the daemon stops on it (recognised by this, not by the text)
+                raise err
 
     class _Tx:
         def __init__(self, led: "SqliteLedger"):
@@ -187,8 +202,8 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
                 self.led._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 self.led._lock.release()
-                raise LedgerError(f"the ledger {self.led.where} is busy or cannot be written: "
-                                  f"{_reason(exc)}") from None
+                raise LedgerError(_("the ledger {where} is busy or cannot be written: {reason}")
+                                  .format(where=self.led.where, reason=_reason(exc))) from None
             return self.led._conn
 
         def __exit__(self, et, ev, tb):
@@ -207,12 +222,12 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
             finally:
                 self.led._lock.release()
             if isinstance(ev, sqlite3.Error):
-                raise LedgerError(f"cannot write the ledger {self.led.where}: {_reason(ev)}") from None
+                raise LedgerError(_("cannot write the ledger {where}: {reason}").format(where=self.led.where, reason=_reason(ev))) from None
             return False
 
     def _tx(self) -> "SqliteLedger._Tx":
         if self.readonly:
-            raise LedgerError(f"the ledger {self.where} is open read-only")
+            raise LedgerError(_("the ledger {where} is open read-only").format(where=self.where))
         return SqliteLedger._Tx(self)
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
@@ -220,7 +235,7 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
             try:
                 return self._conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
-                raise LedgerError(f"cannot read the ledger {self.where}: {_reason(exc)}") from None
+                raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=self.where, reason=_reason(exc))) from None
 
     def _rows(self, where: str, args: Sequence[Any] = (), tail: str = "") -> list[Publication]:
         sql = self._select + (f" WHERE {where}" if where else "") + tail
@@ -299,13 +314,13 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
             try:
                 cur = self._conn.execute(sql, args)
             except sqlite3.Error as exc:
-                raise LedgerError(f"cannot read the ledger {self.where}: {_reason(exc)}") from None
+                raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=self.where, reason=_reason(exc))) from None
         while True:
             with self._lock:
                 try:
                     chunk = cur.fetchmany(2000)
                 except sqlite3.Error as exc:
-                    raise LedgerError(f"cannot read the ledger {self.where}: {_reason(exc)}") from None
+                    raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=self.where, reason=_reason(exc))) from None
             if not chunk:
                 return
             for r in chunk:

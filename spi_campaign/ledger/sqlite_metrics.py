@@ -52,8 +52,9 @@ class SqliteMetrics:
                 cur = self._conn.execute(sql, args)
             except sqlite3.Error as exc:
                 from spi_campaign.errors import LedgerError
+                from spi_campaign.i18n import _
 
-                raise LedgerError(f"cannot read the ledger {self.where}: {exc}") from None
+                raise LedgerError(_("cannot read the ledger {where}: {reason}").format(where=self.where, reason=exc)) from None
         def rows():
             while True:
                 with self._lock:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from spi_campaign.i18n import _
 from spi_campaign.notify.model import EVENTS, Notice, TokenWarning
 
 if TYPE_CHECKING:
@@ -78,6 +79,6 @@ def dispatch(config: "Config", ledger: "Ledger", now: datetime | None = None, *,
         from spi_campaign.redact import scrub
 
         result.error = scrub(" ".join(f"{type(exc).__name__}: {exc}".split()))
-        log.warning("alerts not processed: %s", result.error)
+        log.warning(_("alerts not processed: {reason}").format(reason=result.error))
         log.debug("alerts failure", exc_info=True)
     return result

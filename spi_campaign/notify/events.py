@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
+from spi_campaign.i18n import N_, _, ngettext
 from spi_campaign.ledger import Ledger, Publication, ts
 from spi_campaign.models import Config, Destination
 from spi_campaign.notify.model import PROBLEM_EVENTS, Notice, TokenWarning
@@ -17,25 +18,38 @@ RECOVERY_LOOKBACK = timedelta(days=30)
 DIGEST_META = "notify_digest_day"        # meta key: the local day of the last digest recorded
 MAX_LINES = 20                           # items listed in one message; more are counted
 
-HINTS = {
-    "failed": "Fix the cause, then: spi post retry {post} --account {account}",
-    "unknown": ("It may be live. Check the platform, then: spi post resolve {post} --account {account} "
-                "--published URL (or --not-published)"),
-    "missed": "It was not published in time and will not be. To publish it now: spi post publish {post} "
-              "--account {account}",
-    "held": "Due but held back: fix the post or its file (spi post validate); it goes out once fixed, "
-            "within the catch-up window.",
-    "recovered": "Published after all.",
+HINTS = {     # translated when shown (N_: marked here)
+    "failed": N_("Fix the cause, then: spi post retry {post} --account {account}"),
+    "unknown": N_("It may be live. Check the platform, then: spi post resolve {post} --account {account} "
+                  "--published URL (or --not-published)"),
+    "missed": N_("It was not published in time and will not be. To publish it now: spi post publish {post} "
+                 "--account {account}"),
+    "held": N_("Due but held back: fix the post or its file (spi post validate); it goes out once fixed, "
+               "within the catch-up window."),
+    "recovered": N_("Published after all."),
 }
-HEADLINES = {
-    "failed": "{n} publication(s) failed",
-    "unknown": "{n} publication(s) with unknown outcome (may be live)",
-    "missed": "{n} publication(s) missed",
-    "held": "{n} due publication(s) held back",
-    "recovered": "{n} publication(s) recovered",
-    "token_expiring": "{n} account token(s) expiring",
-    "digest": "daily summary",
-}
+
+
+def headline(event: str, n: int) -> str:
+    """An alert's headline for ``n`` notices of ``event``."""
+    if event == "failed":
+        head = ngettext("a publication failed", "{n} publication(s) failed", n)
+    elif event == "unknown":
+        head = ngettext("a publication with unknown outcome (may be live)",
+                        "{n} publication(s) with unknown outcome (may be live)", n)
+    elif event == "missed":
+        head = ngettext("a publication missed", "{n} publication(s) missed", n)
+    elif event == "held":
+        head = ngettext("1 due publication held back", "{n} due publication(s) held back", n)
+    elif event == "recovered":
+        head = ngettext("a publication recovered", "{n} publication(s) recovered", n)
+    elif event == "token_expiring":
+        head = ngettext("an account token expiring", "{n} account token(s) expiring", n)
+    elif event == "digest":
+        head = _("daily summary")
+    else:
+        head = event
+    return head.format(n=n)
 
 
 def campaign_name(config: Config) -> str:
@@ -44,10 +58,7 @@ def campaign_name(config: Config) -> str:
 
 
 def title(config: Config, event: str, n: int = 1, extra: str = "") -> str:
-    head = HEADLINES.get(event, event).format(n=n)
-    if n == 1:
-        head = head.replace("(s)", "").replace("1 publication", "a publication").replace("1 account", "an account")
-    return f"[spi {campaign_name(config)}] {head}{extra}"
+    return f"[spi {campaign_name(config)}] {headline(event, n)}{extra}"
 
 
 def classify(row: Publication, now: datetime) -> tuple[str, str, datetime] | None:
@@ -75,25 +86,27 @@ def describe(config: Config, row: Publication, event: str) -> str:
     error and what to do (the error is the ledger's, already scrubbed)."""
     tz = config.timezone
     state = "pending, held" if event == "held" else row.state
-    lines = [f"post: {row.post}", f"account: {row.account}", f"occurrence: {human(row.occurrence, tz)}",
-             f"state: {state}" + (f" after {row.attempts} attempt(s)" if row.state in ("failed", "unknown") else "")]
+    lines = [_("post: {post}").format(post=row.post), _("account: {account}").format(account=row.account),
+             _("occurrence: {when}").format(when=human(row.occurrence, tz)),
+             (_("state: {state} after {n} attempt(s)") if row.state in ("failed", "unknown") else _("state: {state}"))
+             .format(state=state, n=row.attempts)]
     if event == "held" and row.hold:
-        lines.append(f"why: {row.hold}")
+        lines.append(_("why: {reason}").format(reason=row.hold))
     elif event == "recovered":
         if row.url:
-            lines.append(f"url: {row.url}")
+            lines.append(_("url: {url}").format(url=row.url))
     elif row.error:
-        lines.append(f"error: {row.error}")
+        lines.append(_("error: {reason}").format(reason=row.error))
     hint = HINTS.get(event)
     if hint:
-        lines.append(hint.format(post=row.post, account=row.account))
+        lines.append(_(hint).format(post=row.post, account=row.account))
     return "\n".join(lines)
 
 
 def _notice(config: Config, dest: Destination, event: str, row: Publication, since: str) -> Notice:
     return Notice(destination=dest.url, event=event, post=row.post, account=row.account,
                   occurrence=ts(row.occurrence), since=since, state=row.state,
-                  title=title(config, event, extra=f": {row.post} on {row.account}"),
+                  title=title(config, event, extra=_(": {post} on {account}").format(post=row.post, account=row.account)),
                   body=describe(config, row, event))
 
 
@@ -136,9 +149,10 @@ def token_notices(config: Config, warnings: Iterable[TokenWarning]) -> list[Noti
     tz = config.timezone
     out = []
     for w in warnings:
-        when = human(w.expires_at, tz) if w.expires_at else "soon"
-        body = "\n".join([f"account: {w.account}", f"token expires: {when}"] + ([w.detail] if w.detail else [])
-                         + ["Renew it, then check with: spi accounts check " + w.account])
+        when = human(w.expires_at, tz) if w.expires_at else _("soon")
+        body = "\n".join([_("account: {account}").format(account=w.account),
+                          _("token expires: {when}").format(when=when)] + ([w.detail] if w.detail else [])
+                         + [_("Renew it, then check with: spi accounts check {account}").format(account=w.account)])
         for d in config.notify:
             if "token_expiring" in d.events:
                 out.append(Notice(destination=d.url, event="token_expiring", account=w.account,
@@ -181,7 +195,7 @@ def digest_body(config: Config, rows: list[Publication], now: datetime) -> str:
             return [f"{name}: 0"]
         out = [f"{name}: {len(items)}"] + [fmt(r) for r in items[:MAX_LINES]]
         if len(items) > MAX_LINES:
-            out.append(f"  ... and {len(items) - MAX_LINES} more (spi post status)")
+            out.append(_("  ... and {n} more (spi post status)").format(n=len(items) - MAX_LINES))
         return out
 
     published = [r for r in rows if r.state == "published" and r.published_at and r.published_at >= since]
@@ -191,13 +205,13 @@ def digest_body(config: Config, rows: list[Publication], now: datetime) -> str:
     held = [r for r in rows if r.state == "pending" and r.hold and r.occurrence <= now]
     upcoming = sorted((r for r in rows if r.state == "pending" and not r.hold and now < r.due_at <= until),
                       key=lambda r: r.due_at)
-    out = [f"Last 24 hours, up to {human(now, tz)}:"]
-    out += section("published", published, lambda r: line(r, f" {r.url}" if r.url else ""))
-    out += section("failed", failed, lambda r: line(r, f": {r.error}" if r.error else ""))
-    out += section("missed", missed, line)
-    out.append("Needs a person now:")
-    out += section("unknown outcome (may be live)", unknown, line)
-    out += section("held back", held, lambda r: line(r, f": {r.hold}"))
-    out.append("Next 24 hours:")
-    out += section("scheduled", upcoming, line)
+    out = [_("Last 24 hours, up to {when}:").format(when=human(now, tz))]
+    out += section(_("published"), published, lambda r: line(r, f" {r.url}" if r.url else ""))
+    out += section(_("failed"), failed, lambda r: line(r, f": {r.error}" if r.error else ""))
+    out += section(_("missed"), missed, line)
+    out.append(_("Needs a person now:"))
+    out += section(_("unknown outcome (may be live)"), unknown, line)
+    out += section(_("held back"), held, lambda r: line(r, f": {r.hold}"))
+    out.append(_("Next 24 hours:"))
+    out += section(_("scheduled"), upcoming, line)
     return "\n".join(out)

@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timedelta
 
 from spi_campaign import redact
+from spi_campaign.i18n import _
 from spi_campaign.ledger import Ledger
 from spi_campaign.models import Config, Destination
 from spi_campaign.notify import events as ev
@@ -34,7 +35,7 @@ def shown(url: str) -> str:
     ``${...}`` value is ever expanded here)."""
     scheme, sep, rest = url.partition("://")
     host = rest.split("/", 1)[0].rpartition("@")[2].split("?", 1)[0]
-    return f"{scheme}://{host}" if sep else "(url from the environment)"
+    return f"{scheme}://{host}" if sep else _("(url from the environment)")
 
 
 class _Capture(logging.Handler):
@@ -65,7 +66,7 @@ def send(url: str, title: str, body: str, notify_type: str) -> None:
     for s in secrets:
         redact.register(s)
     if missing:
-        raise SendError(f"environment variable(s) not set: {', '.join(missing)}")
+        raise SendError(_("environment variable(s) not set: {names}").format(names=", ".join(missing)))
     logger = logging.getLogger("apprise")
     capture = _Capture()
     saved = logger.propagate, logger.level
@@ -81,7 +82,7 @@ def send(url: str, title: str, body: str, notify_type: str) -> None:
         asset = apprise.AppriseAsset(app_id="spi", app_desc="spi-campaign", storage_mode="memory", **extra)
         plugin = apprise.Apprise.instantiate(expanded, asset=asset)
         if plugin is None:
-            raise SendError("apprise cannot use this url (unknown scheme or missing part; see docs/alerts.md)")
+            raise SendError(_("apprise cannot use this url (unknown scheme or missing part; see docs/alerts.md)"))
         for attr in ("socket_connect_timeout", "socket_read_timeout"):
             if getattr(plugin, attr, None) is not None:
                 setattr(plugin, attr, min(float(getattr(plugin, attr)), TIMEOUT))
@@ -97,7 +98,7 @@ def send(url: str, title: str, body: str, notify_type: str) -> None:
         logger.propagate = saved[0]
         logger.setLevel(saved[1])
     if not ok:
-        reason = "; ".join(dict.fromkeys(capture.lines)) or "apprise reported a failure"
+        reason = "; ".join(dict.fromkeys(capture.lines)) or _("apprise reported a failure")
         raise SendError(_scrub(" ".join(reason.split())[:400], secrets))
 
 
@@ -113,7 +114,7 @@ def message(config: Config, event: str, items: list[Notice]) -> tuple[str, str]:
     head = ev.title(config, event, len(items))
     parts = [x.body for x in items[:ev.MAX_LINES]]
     if len(items) > ev.MAX_LINES:
-        parts.append(f"... and {len(items) - ev.MAX_LINES} more (spi post status)")
+        parts.append(_("... and {n} more (spi post status)").format(n=len(items) - ev.MAX_LINES))
     return head, "\n\n".join(parts)
 
 
@@ -133,15 +134,17 @@ def deliver(config: Config, ledger: Ledger, now: datetime) -> tuple[int, int]:
     for (url, event), items in groups.items():
         dest = dests.get(url)
         if dest is None or event not in dest.events:
-            ledger.notify_finish(items, now, status="expired", error="the destination or event is no longer in "
-                                                                      "config.yaml", count_attempt=False)
+            ledger.notify_finish(items, now, status="expired",
+                                 error=_("the destination or event is no longer in config.yaml"), count_attempt=False)
             continue
         stale = [x for x in items if x.created_at is not None and x.created_at < now - config.alert_window]
         if stale:
-            ledger.notify_finish(stale, now, status="expired", error=f"not sent within alert_window; last error: "
-                                                                     f"{stale[0].error}", count_attempt=False)
-            log.warning("alert to %s given up: %d %s notice(s) could not be sent within alert_window (%s)",
-                        shown(url), len(stale), event, stale[0].error)
+            ledger.notify_finish(stale, now, status="expired",
+                                 error=_("not sent within alert_window; last error: {reason}").format(
+                                     reason=stale[0].error), count_attempt=False)
+            log.warning(_("alert to {destination} given up: {n} {event} notice(s) could not be sent within "
+                          "alert_window ({reason})").format(destination=shown(url), n=len(stale), event=event,
+                                                            reason=stale[0].error))
             items = [x for x in items if x not in stale]
             if not items:
                 continue
@@ -157,10 +160,11 @@ def deliver(config: Config, ledger: Ledger, now: datetime) -> tuple[int, int]:
             attempts = max(x.attempts for x in items) + 1
             nxt = at + retry_delay(attempts)
             ledger.notify_finish(items, at, status="pending", error=str(exc), next_attempt=nxt)
-            log.warning("alert to %s not sent (%s, attempt %d); retrying at %s", shown(url), exc, attempts,
-                        nxt.astimezone(config.timezone).isoformat(timespec="seconds"))
+            log.warning(_("alert to {destination} not sent ({reason}, attempt {n}); retrying at {when}").format(
+                destination=shown(url), reason=exc, n=attempts,
+                when=nxt.astimezone(config.timezone).isoformat(timespec="seconds")))
         else:
             sent += len(items)
             ledger.notify_finish(items, now + timedelta(seconds=time.monotonic() - start), status="sent")
-            log.info("alert sent to %s: %s", shown(url), title)
+            log.info(_("alert sent to {destination}: {title}").format(destination=shown(url), title=title))
     return sent, failed

@@ -21,6 +21,7 @@ from datetime import time, timedelta
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl
 
+from spi_campaign.i18n import N_, _
 from spi_campaign.models import Destination, suggest
 from spi_campaign.notify.model import EVENTS, PROBLEM_EVENTS
 from spi_campaign.timeutil import parse_duration, short_repr, type_name
@@ -51,9 +52,9 @@ USER_SECRET = {"matrix", "matrixs", "ntfy", "ntfys", "pover"}
 WEBHOOK_HOSTS = ("hooks.slack.com", "discord.com", "discordapp.com", "webhook.office.com", "api.telegram.org")
 WEBHOOK_WORDS = {"services", "api", "webhooks", "webhookb2", "incomingwebhook", "sendmessage"}
 
-HOW = ("secrets never go there: put it in an environment variable SPI_NOTIFY_<NAME> and write "
-       "${SPI_NOTIFY_<NAME>} instead (e.g. mailto://user:${SPI_NOTIFY_MAIL_PASSWORD}@example.go.id "
-       "or tgram://${SPI_NOTIFY_TELEGRAM_TOKEN}/CHAT_ID)")
+HOW = N_("secrets never go there: put it in an environment variable SPI_NOTIFY_<NAME> and write "
+         "${{SPI_NOTIFY_<NAME>}} instead (e.g. mailto://user:${{SPI_NOTIFY_MAIL_PASSWORD}}@example.go.id "
+         "or tgram://${{SPI_NOTIFY_TELEGRAM_TOKEN}}/CHAT_ID)")
 
 
 def _literal(part: str) -> bool:
@@ -67,30 +68,30 @@ def url_problems(url: str) -> list[str]:
     out: list[str] = []
     stripped = _REF.sub("", url)
     if "${" in stripped:
-        out.append("has an unterminated ${...} reference")
+        out.append(_("has an unterminated ${{...}} reference").format())
     bad = sorted({n for n in _REF.findall(url) if not _REF_NAME.match(n)})
     if bad:
-        out.append(f"refers to {', '.join('${' + b + '}' for b in bad)}; only SPI_NOTIFY_* variables (upper case) "
-                   "are expanded in notify urls, so no other secret can be sent anywhere")
+        out.append(_("refers to {names}; only SPI_NOTIFY_* variables (upper case) are expanded in notify urls, "
+                     "so no other secret can be sent anywhere").format(names=", ".join("${" + b + "}" for b in bad)))
     if not stripped.strip():
         return out                     # the whole URL comes from the environment
     m = _SCHEME.match(url.strip())
     if m is None:
-        out.append("must be an apprise URL such as json://host:port/path, mailto://host or tgram://... "
-                   "(see docs/alerts.md)")
+        out.append(_("must be an apprise URL such as json://host:port/path, mailto://host or tgram://... "
+                     "(see docs/alerts.md)"))
         return out
     scheme, rest = m.group(1).lower(), m.group(2)
-    rest, _, query = rest.partition("?")
-    netloc, _, path = rest.partition("/")
+    rest, _sep, query = rest.partition("?")
+    netloc, _sep, path = rest.partition("/")
     userinfo, at, host = netloc.rpartition("@")
     user, colon, password = userinfo.partition(":")
     what: list[str] = []
     if colon and _literal(password):
-        what.append("a password")
+        what.append(_("a password"))
     if scheme in USER_SECRET and at and not colon and _literal(user):
-        what.append("an access token (the user part)")
+        what.append(_("an access token (the user part)"))
     if scheme in HOST_SECRET and _literal(host):
-        what.append("a token (the host part)")
+        what.append(_("a token (the host part)"))
     webhook = scheme in ("http", "https") and any(host.lower() == h or host.lower().endswith("." + h)
                                                   for h in WEBHOOK_HOSTS)
     if scheme in PATH_SECRET or webhook:
@@ -99,12 +100,13 @@ def url_problems(url: str) -> list[str]:
             segments = [s[3:] if s.lower().startswith("bot") else s for s in segments
                         if s.lower() not in WEBHOOK_WORDS]
         if any(_literal(s) for s in segments):
-            what.append("a token (in the path)")
+            what.append(_("a token (in the path)"))
     for k, v in parse_qsl(query, keep_blank_values=True):
         if k.lower() in SECRET_PARAMS and _literal(v):
-            what.append(f"a secret in the '{k}' parameter")
+            what.append(_("a secret in the '{name}' parameter").format(name=k))
     if what:
-        out.append(f"has {' and '.join(dict.fromkeys(what))} written in config.yaml; {HOW}")
+        out.append(_("has {what} written in config.yaml; {how}").format(what=_(" and ").join(dict.fromkeys(what)),
+                                                                         how=_(HOW).format()))
     return out
 
 
@@ -135,8 +137,8 @@ def _digest_at(value: Any) -> time:
     m = _HHMM.match(value) if isinstance(value, str) else None
     if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
         return time(int(m.group(1)), int(m.group(2)))
-    raise ValueError(f"digest_at must be a time of day such as \"08:00\" (in the campaign timezone), "
-                     f"got {short_repr(value)}")
+    raise ValueError(_("digest_at must be a time of day such as \"08:00\" (in the campaign timezone), got {value}")
+                     .format(value=short_repr(value)))
 
 
 def read(raw: Mapping[str, Any], lines: Mapping[str, int],
@@ -146,7 +148,7 @@ def read(raw: Mapping[str, Any], lines: Mapping[str, int],
     try:
         window = parse_duration(raw.get("alert_window", DEFAULT_WINDOW))
         if window <= timedelta(0):
-            raise ValueError("alert_window must be longer than 0s")
+            raise ValueError(_("alert_window must be longer than 0s"))
     except ValueError as exc:
         err(lines.get("alert_window"), f"alert_window: {exc}")
         window = parse_duration(DEFAULT_WINDOW)
@@ -161,7 +163,8 @@ def read(raw: Mapping[str, Any], lines: Mapping[str, int],
         return (), window, digest_at
     line = lines.get("notify")
     if not isinstance(spec, list):
-        err(line, f"notify must be a list of destinations ({{url: ..., events: [...]}}), got {type_name(spec)}")
+        err(line, _("notify must be a list of destinations ({{url: ..., events: [...]}}), got {type}")
+            .format(type=type_name(spec)))
         return (), window, digest_at
     dests: list[Destination] = []
     seen: set[str] = set()
@@ -169,37 +172,44 @@ def read(raw: Mapping[str, Any], lines: Mapping[str, int],
         eline = getattr(entry, "line", line)
         where = f"notify[{i}]"
         if not isinstance(entry, dict):
-            err(eline, f"{where} must be a mapping {{url: ..., events: [...]}}, got {type_name(entry)}")
+            err(eline, _("{where} must be a mapping {{url: ..., events: [...]}}, got {type}")
+                .format(where=where, type=type_name(entry)))
             continue
         klines = getattr(entry, "key_lines", {}) or {}
         ok = True
         for key in entry:
             if key not in DEST_KEYS:
-                err(klines.get(key, eline), f"{where}: unknown key '{key}'{suggest(key, DEST_KEYS)}")
+                err(klines.get(key, eline), _("{where}: unknown key '{key}'{hint}").format(
+                    where=where, key=key, hint=suggest(key, DEST_KEYS)))
                 ok = False
         url = entry.get("url")
         if not isinstance(url, str) or not url.strip():
-            err(klines.get("url", eline), f"{where} needs 'url', an apprise URL such as json://host:port/path "
-                                          "(see docs/alerts.md)" + ("" if url is None else f", got {type_name(url)}"))
+            err(klines.get("url", eline),
+                (_("{where} needs 'url', an apprise URL such as json://host:port/path (see docs/alerts.md)")
+                 if url is None else
+                 _("{where} needs 'url', an apprise URL such as json://host:port/path (see docs/alerts.md), got {type}"))
+                .format(where=where, type=type_name(url)))
             continue
         url = url.strip()
         for message in url_problems(url):
-            err(klines.get("url", eline), f"{where} url {message}")
+            err(klines.get("url", eline), _("{where} url {problem}").format(where=where, problem=message))
             ok = False
         if url in seen:
-            err(klines.get("url", eline), f"{where}: the same url is listed twice; list its events once")
+            err(klines.get("url", eline), _("{where}: the same url is listed twice; list its events once").format(
+                where=where))
             ok = False
         seen.add(url)
         events = entry.get("events", list(DEFAULT_EVENTS))
         if isinstance(events, str):
             events = [events]
         if not isinstance(events, list) or not events:
-            err(klines.get("events", eline), f"{where}: events must be a list of: {', '.join(EVENTS)}")
+            err(klines.get("events", eline), _("{where}: events must be a list of: {events}").format(
+                where=where, events=", ".join(EVENTS)))
             continue
         for ev in events:
             if ev not in EVENTS:
-                err(klines.get("events", eline), f"{where}: unknown event {short_repr(ev)}{suggest(ev, EVENTS)}; "
-                                                 f"events are: {', '.join(EVENTS)}")
+                err(klines.get("events", eline), _("{where}: unknown event {event}{hint}; events are: {events}").format(
+                    where=where, event=short_repr(ev), hint=suggest(ev, EVENTS), events=", ".join(EVENTS)))
                 ok = False
         if ok:
             dests.append(Destination(url=url, events=tuple(dict.fromkeys(events)), line=klines.get("url", eline)))
