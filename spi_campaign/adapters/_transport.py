@@ -87,7 +87,7 @@ def _quiet_http_client() -> None:
     for cls in classes:
         if cls.__dict__.get("debuglevel", 0):
             cls.debuglevel = 0
-            log.warning("http.client debug output switched off: it would print credentials")
+            log.warning(_("http.client debug output switched off: it would print credentials"))
 
 
 @functools.cache
