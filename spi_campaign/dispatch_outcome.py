@@ -142,9 +142,9 @@ def publish_claimed(d, row: Publication) -> Outcome:
 
 def _local_problem(d, account, exc: Exception) -> bool:
     """A credential missing on this machine (no request was made): released
-    as soon as it is set, not on a timer. Decided from the environment (or an
-    adapter's ``local`` flag), never from the message text (translated)."""
-    if getattr(exc, "local", False):
+    as soon as it is set, not on a timer. Decided from the adapter's ``missing_env``
+    (or ``local``) attribute or the environment, never from the message text (translated)."""
+    if getattr(exc, "local", False) or getattr(exc, "missing_env", None):
         return True
     import os
 

@@ -10,6 +10,7 @@ import unicodedata
 from typing import Iterable
 
 from spi_campaign.errors import PermanentError
+from spi_campaign.i18n import _
 from spi_campaign.media import sniff_image, type_names
 
 
@@ -22,14 +23,17 @@ def read_image(path, *, who: str, platform: str, types: Iterable[str], max_bytes
         # Only a regular file, opened without blocking (a FIFO would hang the publisher).
         data = read_regular(path, max_bytes if max_bytes is not None else 1 << 40)
     except FileTooLarge as exc:
-        raise PermanentError(f"{who}: image {path.name} is {exc.size / 1048576:.1f} MB; "
-                             f"{platform} accepts at most {max_bytes / 1048576:.0f} MB") from None
+        raise PermanentError(_("{who}: image {name} is {size} MB; {platform} accepts at most {max} MB").format(
+            who=who, name=path.name, size=f"{exc.size / 1048576:.1f}", platform=platform,
+            max=f"{max_bytes / 1048576:.0f}")) from None
     except (OSError, ValueError) as exc:
-        raise PermanentError(f"{who}: cannot read image {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise PermanentError(_("{who}: cannot read image {path}: {reason}").format(
+            who=who, path=path, reason=getattr(exc, "strerror", None) or exc)) from None
     mime = sniff_image(data[:16])
     if mime not in types:
-        what = mime or "not a recognised image"
-        raise PermanentError(f"{who}: image {path.name} is {what}; {platform} accepts {type_names(types)}")
+        what = mime or _("not a recognised image")
+        raise PermanentError(_("{who}: image {name} is {what}; {platform} accepts {types}").format(
+            who=who, name=path.name, what=what, platform=platform, types=type_names(types)))
     return data, mime
 
 

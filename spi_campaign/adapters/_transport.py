@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 from spi_campaign import redact
 from spi_campaign.errors import AdapterError, PermanentError, TransientError, UnknownOutcomeError
+from spi_campaign.i18n import _
 from spi_campaign.timeutil import now_utc
 
 log = logging.getLogger("spi_campaign.adapters")
@@ -86,7 +87,7 @@ def _quiet_http_client() -> None:
     for cls in classes:
         if cls.__dict__.get("debuglevel", 0):
             cls.debuglevel = 0
-            log.warning("http.client debug output switched off: it would print credentials")
+            log.warning(_("http.client debug output switched off: it would print credentials"))
 
 
 @functools.cache
@@ -150,7 +151,7 @@ def where(url: str) -> str:
             host += f":{parts.port}"
         return f"{parts.scheme}://{host}{parts.path}"
     except ValueError:
-        return "(unparsable URL)"
+        return _("(unparsable URL)")
 
 
 def describe_network_error(exc: BaseException) -> str:
@@ -195,30 +196,34 @@ def _reason(exc: BaseException) -> str:
     chain = list(_chain(exc))
     names = {type(e).__name__ for e in chain}
     errnos = {getattr(e, "errno", None) for e in chain}
-    proxy = "proxy: " if isinstance(exc, requests.exceptions.ProxyError) or "ProxyError" in names else ""
+    proxied = isinstance(exc, requests.exceptions.ProxyError) or "ProxyError" in names
+
+    def proxy(reason: str) -> str:
+        return _("proxy: {reason}").format(reason=reason) if proxied else reason
+
     if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in names:
-        return proxy + "DNS lookup failed (no such host, or no DNS server reachable)"
+        return proxy(_("DNS lookup failed (no such host, or no DNS server reachable)"))
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or errno.ECONNREFUSED in errnos:
-        return proxy + "connection refused"
+        return proxy(_("connection refused"))
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
-        return "TLS failed: the server's certificate is not trusted"
+        return _("TLS failed: the server's certificate is not trusted")
     if isinstance(exc, requests.exceptions.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
-        return "TLS handshake failed"
+        return _("TLS handshake failed")
     if isinstance(exc, requests.ConnectTimeout) or "ConnectTimeoutError" in names:
-        return proxy + "timed out connecting"
+        return proxy(_("timed out connecting"))
     if isinstance(exc, requests.ReadTimeout) or "ReadTimeoutError" in names:
-        return "no answer before the timeout"
+        return _("no answer before the timeout")
     if errno.ENETUNREACH in errnos or errno.EHOSTUNREACH in errnos:
-        return proxy + "network unreachable"
+        return proxy(_("network unreachable"))
     if any(isinstance(e, ConnectionResetError) for e in chain):
-        return "connection reset by the server"
+        return _("connection reset by the server")
     if "RemoteDisconnected" in names or any(isinstance(e, BrokenPipeError) for e in chain):
-        return "connection closed by the server"
+        return _("connection closed by the server")
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "the answer was cut off"
+        return _("the answer was cut off")
     if isinstance(exc, requests.ConnectionError):
-        return proxy + ("connection failed" if _connect_failure(exc) else "connection dropped")
-    return "network error"
+        return proxy(_("connection failed") if _connect_failure(exc) else _("connection dropped"))
+    return _("network error")
 
 
 def option_float(options: Mapping[str, Any], key: str, default: float) -> float:
@@ -246,17 +251,19 @@ def transport_error(exc: BaseException, *, who: str, what: str, live: bool) -> A
 
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
-        return PermanentError(f"{who}: {what}: the request URL is invalid ({type(exc).__name__})")
+        return PermanentError(_("{who}: {what}: the request URL is invalid ({error})").format(
+            who=who, what=what, error=type(exc).__name__))
     reason = _transport_reason(exc)
     before_send = isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError,
                                    requests.exceptions.ProxyError))
     if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ConnectTimeout):
         before_send = before_send or _connect_failure(exc)
     if before_send or not live:
-        return TransientError(f"{who}: {what} failed: {reason}; nothing was published, try again later")
+        return TransientError(_("{who}: {what} failed: {reason}; nothing was published, try again later").format(
+            who=who, what=what, reason=reason))
     return UnknownOutcomeError(
-        f"{who}: {what}: {reason} after the request was sent; the post may be live. "
-        f"Check the account before retrying")
+        _("{who}: {what}: {reason} after the request was sent; the post may be live. "
+          "Check the account before retrying").format(who=who, what=what, reason=reason))
 
 
 def _transport_reason(exc: BaseException) -> str:
@@ -301,7 +308,7 @@ def from_epoch(value: Any) -> datetime | None:
 
 
 def when_text(dt: datetime | None) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "later"
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else _("later")
 
 
 

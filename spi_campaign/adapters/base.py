@@ -38,6 +38,7 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from spi_campaign import redact
 from spi_campaign.errors import AuthError
+from spi_campaign.i18n import N_, _
 from spi_campaign.models import Account, Content, Rendered
 
 
@@ -150,6 +151,14 @@ class ReconcileResult:
         return cls("cannot_tell", detail=detail)
 
 
+#: the reason of a metric a platform does not give (translated where used)
+NOT_GIVEN = N_("not given by the platform")
+
+#: the message of ``Adapter.secret`` for a credential that is not set; its
+#: ``AuthError`` also carries ``missing_env`` (the variable's name), which is
+#: how ``dispatch_outcome`` recognises it in any language
+NOT_SET = N_("{who}: environment variable {name} is not set")
+
 #: the engagement metrics every platform is asked for (``Adapter.metrics``)
 COMMON_METRICS = ("views", "reach", "likes", "comments", "shares")
 
@@ -174,7 +183,9 @@ class MetricsResult:
 
     @classmethod
     def build(cls, values: dict[str, int | None], reasons: dict[str, str],
-              default_reason: str = "not given by the platform") -> "MetricsResult":
+              default_reason: str | None = None) -> "MetricsResult":
+        if default_reason is None:
+            default_reason = _(NOT_GIVEN)
         vals = {m: None for m in COMMON_METRICS}
         vals.update(values)
         why = {m: reasons.get(m, default_reason) for m, v in vals.items() if v is None}
@@ -292,14 +303,16 @@ class Adapter:
     @property
     def who(self) -> str:
         """How messages name the account."""
-        return f"account '{self.account.name}'"
+        return _("account '{name}'").format(name=self.account.name)
 
     def secret(self, fieldname: str) -> str:
         """The credential ``SPI_<ACCOUNT>_<FIELD>``; AuthError naming the variable if unset."""
         name = self.account.env_prefix + fieldname
         value = self.env.get(name, "")
         if not value.strip():
-            raise AuthError(f"{self.who}: environment variable {name} is not set")
+            err = AuthError(_(NOT_SET).format(who=self.who, name=name))
+            err.missing_env = name
+            raise err
         redact.register(value.strip())
         return value.strip()
 
@@ -319,7 +332,7 @@ class Adapter:
         raise NotImplementedError
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:
-        return ReconcileResult.cannot_tell("this platform cannot look posts up")
+        return ReconcileResult.cannot_tell(_("this platform cannot look posts up"))
 
     #: whether ``metrics`` reads anything back (False: every value is null with a reason)
     supports_metrics: ClassVar[bool] = False
@@ -333,7 +346,7 @@ class Adapter:
         others still count. A failure of the whole account (credentials, a
         missing permission: the message names it) raises an ``AdapterError``.
         """
-        why = f"{self.label or self.platform} does not report engagement"
+        why = _("{platform} does not report engagement").format(platform=self.label or self.platform)
         return {r.remote_id: MetricsResult.unsupported(why) for r in refs}
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from typing import Any, Callable
 from spi_campaign.adapters.base import (Adapter, Identity, Limits, MetricsRef, MetricsResult, Option,
                                         PublicationRef, PublishResult, ReconcileResult)
 from spi_campaign.errors import PermanentError, TransientError
+from spi_campaign.i18n import _
 from spi_campaign.models import Content, Rendered
 from spi_campaign.safeio import NotRegularFile, open_regular, realpath
 from spi_campaign.timeutil import iso, now_utc
@@ -73,27 +74,28 @@ def path_problem(path: Path) -> str | None:
         while not parent.exists() and parent != parent.parent:
             parent = parent.parent
         if not parent.is_dir():
-            return f"cannot create {path}: {parent} is not a folder"
+            return _("cannot create {path}: {parent} is not a folder").format(path=path, parent=parent)
         try:
             with tempfile.TemporaryFile(dir=parent):
                 pass
         except OSError as exc:
-            return f"cannot create {path}: folder {parent} does not accept new files ({exc.strerror or exc})"
+            return _("cannot create {path}: folder {parent} does not accept new files ({reason})").format(
+                path=path, parent=parent, reason=exc.strerror or exc)
         return None
     except OSError as exc:
-        return f"cannot use {path}: {exc.strerror or exc}"
+        return _("cannot use {path}: {reason}").format(path=path, reason=exc.strerror or exc)
     if stat.S_ISDIR(st.st_mode):
-        return f"{path} exists and is not a file"
+        return _("{path} exists and is not a file").format(path=path)
     if not stat.S_ISREG(st.st_mode):
-        return f"{path} exists and is not a regular file (a pipe, socket or device)"
+        return _("{path} exists and is not a regular file (a pipe, socket or device)").format(path=path)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
     except OSError as exc:
-        return f"cannot write {path}: {exc.strerror or exc}"
+        return _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
     try:
         os.write(fd, b"")
     except OSError as exc:
-        return f"cannot write {path}: {exc.strerror or exc}"
+        return _("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
     finally:
         os.close(fd)
     return None
@@ -141,8 +143,8 @@ class FileAdapter(Adapter):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 fd = open_regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         except (OSError, ValueError) as exc:
-            raise PermanentError(f"{self.who}: cannot write {self.path}: "
-                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+            raise PermanentError(_("{who}: cannot write {path}: {reason}").format(
+                who=self.who, path=self.path, reason=getattr(exc, "strerror", None) or exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._repair_tail(fd)
@@ -156,8 +158,8 @@ class FileAdapter(Adapter):
                     os.ftruncate(fd, start)
                 except OSError:
                     pass   # the next append repairs the tail
-                raise TransientError(f"{self.who}: cannot write {self.path}: {exc.strerror or exc}; "
-                                     "nothing was written") from None
+                raise TransientError(_("{who}: cannot write {path}: {reason}; nothing was written").format(
+                    who=self.who, path=self.path, reason=exc.strerror or exc)) from None
         finally:
             os.close(fd)
         remote_id = f"{post.post_id}@{_occ(post.occurrence)}"
@@ -191,21 +193,21 @@ class FileAdapter(Adapter):
             whole = False
         if whole:
             _write_all(fd, b"\n")
-            log.warning("%s: %s ended without a newline; added one", self.who, self.path)
+            log.warning(_("{who}: {path} ended without a newline; added one").format(who=self.who, path=self.path))
         else:
             os.ftruncate(fd, start)
-            log.warning("%s: %s ended with a broken line (%d bytes, from an interrupted write); removed it",
-                        self.who, self.path, size - start)
+            log.warning(_("{who}: {path} ended with a broken line ({size} bytes, from an interrupted write); "
+                          "removed it").format(who=self.who, path=self.path, size=size - start))
 
     def check(self) -> Identity:
         problem = path_problem(self.path)
         if problem:
             raise PermanentError(f"{self.who}: {problem}")
-        return Identity(id=str(self.path), name=f"file {self.path}")
+        return Identity(id=str(self.path), name=_("file {path}").format(path=self.path))
 
     def metrics(self, refs: list[MetricsRef]) -> dict[str, MetricsResult]:
         """A file has no audience: every metric is null, with that reason."""
-        why = "the file platform has no audience (it writes a local file)"
+        why = _("the file platform has no audience (it writes a local file)")
         return {r.remote_id: MetricsResult.unsupported(why) for r in refs}
 
     def reconcile(self, pub: PublicationRef) -> ReconcileResult:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from spi_campaign.i18n import _
+
 if TYPE_CHECKING:
     from spi_campaign.adapters.base import Adapter
 
@@ -38,7 +40,7 @@ _warnings: list[str] = []
 
 
 def _load(target: str) -> type["Adapter"]:
-    module, _, attr = target.partition(":")
+    module, _sep, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -53,9 +55,10 @@ def _entry_points() -> dict[str, object]:
                 if ep.name not in BUILTINS:
                     _plugins[ep.name] = ep
                 else:
-                    _warnings.append(f"plugin '{ep.value}' tries to replace built-in platform '{ep.name}'; ignored")
+                    _warnings.append(_("plugin '{plugin}' tries to replace built-in platform '{platform}'; "
+                                       "ignored").format(plugin=ep.value, platform=ep.name))
         except Exception as exc:  # a broken installed distribution must not stop spi
-            _warnings.append(f"could not read adapter plugins: {exc}")
+            _warnings.append(_("could not read adapter plugins: {error}").format(error=exc))
     return _plugins
 
 
@@ -78,7 +81,8 @@ def get(platform: str) -> type["Adapter"] | None:
         try:
             cls = ep.load()  # type: ignore[attr-defined]
         except Exception as exc:
-            _warnings.append(f"adapter plugin '{platform}' ({ep.value}) failed to import: {exc}")  # type: ignore[attr-defined]
+            _warnings.append(_("adapter plugin '{platform}' ({plugin}) failed to import: {error}").format(
+                platform=platform, plugin=ep.value, error=exc))  # type: ignore[attr-defined]
             _plugins.pop(platform, None)  # type: ignore[union-attr]
             return None
     _loaded[platform] = cls

@@ -36,6 +36,7 @@ from spi_campaign.adapters.base import (Adapter, Identity, Limits, Option, Publi
                                         ReconcileResult)
 from spi_campaign.errors import (AdapterError, AuthError, PermanentError, TransientError,
                                  UnknownOutcomeError)
+from spi_campaign.i18n import _
 from spi_campaign.models import Account, Media, Rendered
 from spi_campaign.timeutil import now_utc
 
@@ -99,8 +100,8 @@ class TelegramAdapter(Adapter):
     def chat_id(self) -> str:
         value = str(self.account.options.get("chat_id") or "").strip()
         if not _CHAT_ID.match(value):
-            raise PermanentError(f"{self.who}: chat_id must be @channelname or a numeric id like -1001234567890, "
-                                 f"got {value!r}")
+            raise PermanentError(_("{who}: chat_id must be @channelname or a numeric id like -1001234567890, "
+                                   "got {value}").format(who=self.who, value=repr(value)))
         return value
 
     def _call(self, method: str, *, live: bool, what: str, data: dict[str, Any] | None = None,
@@ -139,25 +140,33 @@ class TelegramAdapter(Adapter):
             wait = params.get("retry_after")
             if not isinstance(wait, int):
                 wait = int(headers.get("retry-after")) if str(headers.get("retry-after") or "").isdigit() else 30
-            return TransientError(f"{self.who}: {what}: Telegram asks to wait {wait} s (429 Too Many Requests); "
-                                  f"nothing was published", retry_after=now_utc() + timedelta(seconds=wait))
+            return TransientError(_("{who}: {what}: Telegram asks to wait {wait} s (429 Too Many Requests); "
+                                    "nothing was published").format(who=self.who, what=what, wait=wait),
+                                  retry_after=now_utc() + timedelta(seconds=wait))
         if code in (401, 404):
-            return AuthError(f"{self.who}: {what}: Telegram refused the bot token in {self.token_env} "
-                             f"({desc}); get the token from @BotFather")
+            return AuthError(_("{who}: {what}: Telegram refused the bot token in {env} "
+                               "({reason}); get the token from @BotFather").format(
+                who=self.who, what=what, env=self.token_env, reason=desc))
         if code == 403:
-            return AuthError(f"{self.who}: {what}: the bot may not post in {self.account.options.get('chat_id')} "
-                             f"({desc}); make it an administrator of the channel with 'Post messages'")
+            return AuthError(_("{who}: {what}: the bot may not post in {chat} "
+                               "({reason}); make it an administrator of the channel with 'Post messages'").format(
+                who=self.who, what=what, chat=self.account.options.get("chat_id"), reason=desc))
         if params.get("migrate_to_chat_id"):
-            return PermanentError(f"{self.who}: {what}: the group became a supergroup; set chat_id: "
-                                  f"\"{params['migrate_to_chat_id']}\" in config.yaml")
+            return PermanentError(_("{who}: {what}: the group became a supergroup; set chat_id: "
+                                    "\"{chat}\" in config.yaml").format(
+                who=self.who, what=what, chat=params["migrate_to_chat_id"]))
         if status >= 500 or code >= 500:
-            return TransientError(f"{self.who}: {what}: Telegram failed ({desc}); try again later")
+            return TransientError(_("{who}: {what}: Telegram failed ({reason}); try again later").format(
+                who=self.who, what=what, reason=desc))
         if not body:
             if live and 200 <= status < 300:
-                return UnknownOutcomeError(f"{self.who}: {what}: Telegram's answer could not be read; "
-                                           f"the message may be live. Check the channel")
-            return PermanentError(f"{self.who}: {what}: Telegram answered HTTP {status} without a usable body")
-        return PermanentError(f"{self.who}: {what}: Telegram refused it ({code}: {desc})")
+                return UnknownOutcomeError(_("{who}: {what}: Telegram's answer could not be read; "
+                                             "the message may be live. Check the channel").format(
+                    who=self.who, what=what))
+            return PermanentError(_("{who}: {what}: Telegram answered HTTP {status} without a usable body").format(
+                who=self.who, what=what, status=status))
+        return PermanentError(_("{who}: {what}: Telegram refused it ({code}: {reason})").format(
+            who=self.who, what=what, code=code, reason=desc))
 
     # ----- publish ----------------------------------------------------------------
 
@@ -169,16 +178,17 @@ class TelegramAdapter(Adapter):
         chat = self.chat_id
         for n, limit in enumerate(self.part_limits(post)):
             if self.measure(parts[n]) > (limit or TEXT_LIMIT):
-                raise PermanentError(f"{self.who}: part {n + 1} is {self.measure(parts[n])} characters; "
-                                     f"Telegram accepts {limit} here")
+                raise PermanentError(_("{who}: part {n} is {length} characters; Telegram accepts {limit} here").format(
+                    who=self.who, n=n + 1, length=self.measure(parts[n]), limit=limit))
         images = self._check_media(post.media) if not ids else []
         for n in range(len(ids), len(parts)):
-            where = f"part {n + 1} of {len(parts)}" if len(parts) > 1 else "the message"
+            where = (_("part {n} of {total}").format(n=n + 1, total=len(parts)) if len(parts) > 1
+                     else _("the message"))
             reply = {"reply_parameters": {"message_id": ids[-1]}} if ids else {}
             if n == 0 and len(images) == 1:
                 m, upload = images[0]
                 data = {"chat_id": chat, "caption": parts[0], **({"photo": m.url} if upload is None else {})}
-                result = self._call("sendPhoto", live=True, what=f"sending the photo (sendPhoto, {where})",
+                result = self._call("sendPhoto", live=True, what=_("sending the photo (sendPhoto, {where})").format(where=where),
                                     data=data, files={"photo": upload} if upload is not None else None)
             elif n == 0 and images:
                 media, files = [], {}
@@ -189,17 +199,19 @@ class TelegramAdapter(Adapter):
                     if i == 0:
                         item["caption"] = parts[0]
                     media.append(item)
-                result = self._call("sendMediaGroup", live=True, what=f"sending the album (sendMediaGroup, {where})",
+                result = self._call("sendMediaGroup", live=True, what=_("sending the album (sendMediaGroup, {where})").format(
+                                        where=where),
                                     data={"chat_id": chat, "media": media}, files=files or None)
                 result = result[0] if isinstance(result, list) and result else result
             else:
                 data = {"chat_id": chat, "text": parts[n], **reply,
                         "link_preview_options": self._preview(post, parts[n])}
-                result = self._call("sendMessage", live=True, what=f"sending {where} (sendMessage)", data=data)
+                result = self._call("sendMessage", live=True, what=_("sending {where} (sendMessage)").format(where=where),
+                                    data=data)
             mid = result.get("message_id") if isinstance(result, dict) else None
             if not isinstance(mid, int):
-                raise UnknownOutcomeError(f"{self.who}: sending {where}: Telegram answered without a message_id; "
-                                          f"it may be live. Check the channel")
+                raise UnknownOutcomeError(_("{who}: sending {where}: Telegram answered without a message_id; "
+                                            "it may be live. Check the channel").format(who=self.who, where=where))
             ids.append(mid)
             chat_info = result.get("chat") if isinstance(result.get("chat"), dict) else {}
             state.update(message_ids=list(ids), chat_username=chat_info.get("username") or state.get("chat_username"),
@@ -225,7 +237,8 @@ class TelegramAdapter(Adapter):
 
     def _check_media(self, media: tuple[Media, ...]) -> list[tuple[Media, Any]]:
         if len(media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(media)} images; Telegram takes at most {self.limits.max_media}")
+            raise PermanentError(_("{who}: {count} images; Telegram takes at most {max}").format(
+                who=self.who, count=len(media), max=self.limits.max_media))
         out: list[tuple[Media, Any]] = []
         for n, m in enumerate(media, 1):
             if m.path is not None:
@@ -235,30 +248,32 @@ class TelegramAdapter(Adapter):
             elif m.url:
                 out.append((m, None))
             else:
-                raise PermanentError(f"{self.who}: image {n} has neither a file (path:) nor a url:")
+                raise PermanentError(_("{who}: image {n} has neither a file (path:) nor a url:").format(
+                    who=self.who, n=n))
         return out
 
     # ----- check ------------------------------------------------------------------
 
     def check(self) -> Identity:
-        me = self._call("getMe", live=False, what="reading the bot (getMe)")
-        chat = self._call("getChat", live=False, what="reading the channel (getChat)", data={"chat_id": self.chat_id})
+        me = self._call("getMe", live=False, what=_("reading the bot (getMe)"))
+        chat = self._call("getChat", live=False, what=_("reading the channel (getChat)"), data={"chat_id": self.chat_id})
         if not isinstance(me, dict) or not isinstance(chat, dict):
-            raise PermanentError(f"{self.who}: Telegram answered getMe/getChat without an object")
-        member = self._call("getChatMember", live=False, what="reading the bot's rights in the channel (getChatMember)",
+            raise PermanentError(_("{who}: Telegram answered getMe/getChat without an object").format(who=self.who))
+        member = self._call("getChatMember", live=False, what=_("reading the bot's rights in the channel (getChatMember)"),
                             data={"chat_id": self.chat_id, "user_id": me.get("id")})
         status = member.get("status") if isinstance(member, dict) else None
         if status not in ("creator", "administrator") or (chat.get("type") == "channel" and status == "administrator"
                                                           and member.get("can_post_messages") is False):
-            raise AuthError(f"{self.who}: bot @{me.get('username')} may not post in {self.chat_id} "
-                            f"(status: {status}); make it an administrator of the channel with 'Post messages'")
+            raise AuthError(_("{who}: bot @{bot} may not post in {chat} (status: {status}); make it an "
+                              "administrator of the channel with 'Post messages'").format(
+                who=self.who, bot=me.get("username"), chat=self.chat_id, status=status))
         username = chat.get("username")
         state = {"chat_username": username, "chat_numeric": chat.get("id")}
         url = f"https://t.me/{username}" if username else None
         name = str(chat.get("title") or (f"@{username}" if username else chat.get("id")))
         return Identity(id=str(chat.get("id") or self.chat_id), name=name, url=url,
-                        detail=f"posting as bot @{me.get('username')}",
-                        notes=() if state["chat_username"] else ("a private channel: links open for members only",))
+                        detail=_("posting as bot @{bot}").format(bot=me.get("username")),
+                        notes=() if state["chat_username"] else (_("a private channel: links open for members only"),))
 
     # ----- reconcile --------------------------------------------------------------
 
@@ -270,8 +285,8 @@ class TelegramAdapter(Adapter):
         parts = len(pub.rendered.parts) if pub.rendered is not None else None
         if ids and parts is not None and len(ids) >= parts:
             return ReconcileResult("published", url=self._url(prog, int(ids[0])), remote_id=str(ids[0]))
-        return ReconcileResult.cannot_tell("the Telegram Bot API cannot read a channel's history; "
-                                           "look at the channel")
+        return ReconcileResult.cannot_tell(_("the Telegram Bot API cannot read a channel's history; "
+                                             "look at the channel"))
 
     def close(self) -> None:
         if self._session is not None:

@@ -37,6 +37,7 @@ from spi_campaign.adapters.base import (RECONCILE_MARGIN, Adapter, Identity, Lim
                                         PublishResult, ReconcileResult)
 from spi_campaign.adapters.bluesky.text import facets, graphemes, is_tid, new_tid
 from spi_campaign.errors import AdapterError, PermanentError
+from spi_campaign.i18n import _
 from spi_campaign.models import Rendered
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class BlueskyAdapter(Adapter):
     )
     options = {
         "handle": Option(str, required=True, help="the account's handle, e.g. kpk.bsky.social"),
-        "service": Option(str, default=DEFAULT_SERVICE, help=f"the account's PDS (default {DEFAULT_SERVICE})"),
+        "service": Option(str, default=DEFAULT_SERVICE, help="the account's PDS (default https://bsky.social)"),
         "langs": Option(str, default="id", help="post languages, comma-separated (default id)"),
         "timeout": Option(float, default=30.0, help="seconds to wait for Bluesky to answer one request"),
     }
@@ -84,7 +85,7 @@ class BlueskyAdapter(Adapter):
     def handle(self) -> str:
         value = str(self.account.options.get("handle") or "").strip().lstrip("@")
         if not value:
-            raise PermanentError(f"{self.who}: handle is not set in config.yaml")
+            raise PermanentError(_("{who}: handle is not set in config.yaml").format(who=self.who))
         return value
 
     @property
@@ -114,7 +115,8 @@ class BlueskyAdapter(Adapter):
         handle = self.handle
         service = self.api_url(self.account)
         if not service.startswith(("https://", "http://")):
-            raise PermanentError(f"{self.who}: service must be an https:// URL, got {service!r}")
+            raise PermanentError(_("{who}: service must be an https:// URL, got {value}").format(
+                who=self.who, value=repr(service)))
         from atproto_client import Client
         from atproto_client.request import Request
 
@@ -125,7 +127,7 @@ class BlueskyAdapter(Adapter):
         client = Client(base_url=service + "/xrpc",
                         request=Request(timeout=option_float(self.account.options, "timeout", 30.0)))
         self._call(lambda: client.login(handle, password, fetch_bsky_profile=False),
-                   "logging in (com.atproto.server.createSession)")
+                   _("logging in (com.atproto.server.createSession)"))
         session = getattr(client, "_session", None)
         for key in ("access_jwt", "refresh_jwt"):
             token = getattr(session, key, None)
@@ -147,8 +149,8 @@ class BlueskyAdapter(Adapter):
         images = self._read_images(post) if not done else []
         for n, text in enumerate(texts, 1):
             if graphemes(text) > self.limits.text:
-                raise PermanentError(f"{self.who}: part {n} has {graphemes(text)} graphemes; Bluesky accepts "
-                                     f"at most {self.limits.text}")
+                raise PermanentError(_("{who}: part {n} has {length} graphemes; Bluesky accepts at most {limit}").format(
+                    who=self.who, n=n, length=graphemes(text), limit=self.limits.text))
 
         def save() -> None:
             if checkpoint:
@@ -156,11 +158,11 @@ class BlueskyAdapter(Adapter):
 
         client = self._login()
         for i in range(len(done), len(texts)):
-            part = f"part {i + 1} of {len(texts)}" if len(texts) > 1 else "the post"
+            part = _("part {n} of {total}").format(n=i + 1, total=len(texts)) if len(texts) > 1 else _("the post")
             pending = state.get("pending") if isinstance(state.get("pending"), dict) else None
             rkey = pending.get("rkey") if pending and pending.get("index") == i else None
             if is_tid(rkey):
-                found = self._get_post(rkey, f"looking up {part} of the last attempt")
+                found = self._get_post(rkey, _("looking up {part} of the last attempt").format(part=part))
                 if found is not None:
                     done.append(found)
                     state.update(parts=list(done), pending=None)
@@ -171,7 +173,7 @@ class BlueskyAdapter(Adapter):
                 state["pending"] = {"index": i, "rkey": rkey}
                 save()
             record = self._record(client, texts[i], post, images if i == 0 else [], done)
-            what = f"creating {part} (com.atproto.repo.createRecord)"
+            what = _("creating {part} (com.atproto.repo.createRecord)").format(part=part)
             from atproto_client import models
 
             res = self._call(lambda: client.com.atproto.repo.create_record(models.ComAtprotoRepoCreateRecord.Data(
@@ -183,12 +185,13 @@ class BlueskyAdapter(Adapter):
 
     def _read_images(self, post: Rendered) -> list[tuple[bytes, str, str]]:
         if len(post.media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(post.media)} images; Bluesky accepts at most "
-                                 f"{self.limits.max_media}")
+            raise PermanentError(_("{who}: {count} images; Bluesky accepts at most {max}").format(
+                who=self.who, count=len(post.media), max=self.limits.max_media))
         out = []
         for n, m in enumerate(post.media, 1):
             if m.path is None:
-                raise PermanentError(f"{self.who}: image {n} has no local path:; Bluesky uploads image files")
+                raise PermanentError(_("{who}: image {n} has no local path:; Bluesky uploads image files").format(
+                    who=self.who, n=n))
             data, mime = read_image(m.path, who=self.who, platform="Bluesky", types=self.limits.media_types,
                                     max_bytes=self.limits.max_media_bytes)
             out.append((data, mime, m.alt or ""))
@@ -203,7 +206,7 @@ class BlueskyAdapter(Adapter):
             items = []
             for n, (data, mime, alt) in enumerate(images, 1):
                 blob = self._call(lambda: client.upload_blob(data),
-                                  f"uploading image {n} (com.atproto.repo.uploadBlob)").blob
+                                  _("uploading image {n} (com.atproto.repo.uploadBlob)").format(n=n)).blob
                 items.append(models.AppBskyEmbedImages.Image(image=blob, alt=alt))
             embed = models.AppBskyEmbedImages.Main(images=items)
         elif post.link and not done:
@@ -248,8 +251,8 @@ class BlueskyAdapter(Adapter):
         password = self.secret("APP_PASSWORD")
         notes = ()
         if not _looks_like_app_password(password):
-            notes = (f"{self.password_env} does not look like an app password (xxxx-xxxx-xxxx-xxxx); "
-                     f"use one from Settings > Privacy and security > App passwords",)
+            notes = (_("{env} does not look like an app password (xxxx-xxxx-xxxx-xxxx); "
+                       "use one from Settings > Privacy and security > App passwords").format(env=self.password_env),)
         session = getattr(self._client, "_session", None)
         handle = str(getattr(session, "handle", "") or self.handle)
         return Identity(id=self._did or handle, name=f"@{handle}", url=f"https://bsky.app/profile/{handle}",
@@ -266,23 +269,24 @@ class BlueskyAdapter(Adapter):
         pending = prog.get("pending") if isinstance(prog.get("pending"), dict) else None
         try:
             if pending and is_tid(pending.get("rkey")):
-                found = self._get_post(str(pending["rkey"]), "looking the post up (com.atproto.repo.getRecord)")
+                found = self._get_post(str(pending["rkey"]), _("looking the post up (com.atproto.repo.getRecord)"))
                 if found is not None:
                     done.append(found)
             elif not done:
                 return self._search_recent(pub)
         except AdapterError as exc:
-            return ReconcileResult.cannot_tell(f"Bluesky could not be asked: {exc}")
+            return ReconcileResult.cannot_tell(_("Bluesky could not be asked: {error}").format(error=exc))
         if not done:
-            return ReconcileResult("not_found", detail="the record key of the attempt does not exist")
+            return ReconcileResult("not_found", detail=_("the record key of the attempt does not exist"))
         if total is not None and len(done) < total:
-            return ReconcileResult.cannot_tell(f"{len(done)} of {total} parts are live; 'spi post retry' "
-                                               f"continues the thread without reposting them")
+            return ReconcileResult.cannot_tell(_("{done} of {total} parts are live; 'spi post retry' "
+                                                 "continues the thread without reposting them").format(
+                done=len(done), total=total))
         return ReconcileResult("published", url=self._url(done[0]["rkey"]), remote_id=done[0]["uri"])
 
     def _search_recent(self, pub: PublicationRef) -> ReconcileResult:
         if pub.rendered is None:
-            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
+            return ReconcileResult.cannot_tell(_("the post is no longer in the campaign; nothing to compare with"))
         from datetime import datetime
 
         client = self._login()
@@ -290,7 +294,7 @@ class BlueskyAdapter(Adapter):
         want = normalise_text(pub.rendered.thread[0] if pub.rendered.thread else pub.rendered.text,
                               strip_urls=False)
         res = self._call(lambda: client.com.atproto.repo.list_records(
-            {"repo": self._did, "collection": POST, "limit": 50}), "reading recent posts (listRecords)")
+            {"repo": self._did, "collection": POST, "limit": 50}), _("reading recent posts (listRecords)"))
         for rec in res.records or ():
             value = rec.value
             text = getattr(value, "text", None) if not isinstance(value, dict) else value.get("text")
@@ -302,7 +306,7 @@ class BlueskyAdapter(Adapter):
             if when >= since and normalise_text(text, strip_urls=False) == want:
                 rkey = str(rec.uri).rsplit("/", 1)[-1]
                 return ReconcileResult("published", url=self._url(rkey), remote_id=str(rec.uri))
-        return ReconcileResult("not_found", detail="no post with this text since the attempt started")
+        return ReconcileResult("not_found", detail=_("no post with this text since the attempt started"))
 
     def close(self) -> None:
         if self._client is not None:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from spi_campaign import redact
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, TransientError
+from spi_campaign.i18n import N_, _
 from spi_campaign.timeutil import now_utc
 
 AUTH_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing",
@@ -39,38 +40,47 @@ def bluesky_error(exc: BaseException, *, who: str, what: str, password_env: str)
     from atproto_client import exceptions as ax
 
     if isinstance(exc, httpx.HTTPError):      # atproto passes some transport errors through unwrapped
-        return TransientError(f"{who}: {what} failed: {_cause(exc, exc)}; will retry (a retry never posts twice)")
+        return TransientError(_(FAILED_WILL_RETRY).format(who=who, what=what, reason=_cause(exc, exc)))
     status, name, message = xrpc_name(exc)
     detail = f"{name}: {message}" if name and message else (name or message or f"HTTP {status}")
     if isinstance(exc, ax.RateLimitExceededError) or status == 429:
         reset = getattr(exc, "reset_at", None)
         retry = reset if isinstance(reset, datetime) and reset > now_utc() else now_utc() + timedelta(minutes=5)
-        return TransientError(f"{who}: {what}: Bluesky's rate limit is reached ({detail}); will retry",
-                              retry_after=retry.astimezone(timezone.utc))
+        return TransientError(_("{who}: {what}: Bluesky's rate limit is reached ({reason}); will retry").format(
+            who=who, what=what, reason=detail), retry_after=retry.astimezone(timezone.utc))
     if name == "AuthFactorTokenRequired":
-        return AuthError(f"{who}: Bluesky asks for an e-mail code: put an app password (Settings > Privacy "
-                         f"and security > App passwords), not the account password, in {password_env}")
+        return AuthError(_("{who}: Bluesky asks for an e-mail code: put an app password (Settings > Privacy "
+                           "and security > App passwords), not the account password, in {env}").format(
+            who=who, env=password_env))
     if name in ("AccountTakedown", "AccountDeactivated"):
-        return AuthError(f"{who}: Bluesky says the account is suspended or deactivated ({detail})")
+        return AuthError(_("{who}: Bluesky says the account is suspended or deactivated ({reason})").format(
+            who=who, reason=detail))
     if isinstance(exc, ax.UnauthorizedError) or name in AUTH_ERRORS:
-        return AuthError(f"{who}: Bluesky refused the login or session ({detail}); check the handle and the "
-                         f"app password in {password_env}")
+        return AuthError(_("{who}: Bluesky refused the login or session ({reason}); check the handle and the "
+                           "app password in {env}").format(who=who, reason=detail, env=password_env))
     if isinstance(exc, ax.NetworkError) and (status is None or status == 502):
-        kind = "no answer before the timeout" if isinstance(exc, ax.InvokeTimeoutError) else _cause(exc)
-        return TransientError(f"{who}: {what} failed: {kind}; will retry (a retry never posts twice)")
+        kind = _("no answer before the timeout") if isinstance(exc, ax.InvokeTimeoutError) else _cause(exc)
+        return TransientError(_(FAILED_WILL_RETRY).format(who=who, what=what, reason=kind))
     if status is not None and (status >= 500 or status == 409):
-        return TransientError(f"{who}: {what}: Bluesky answered {detail}; will retry")
+        return TransientError(_("{who}: {what}: Bluesky answered {reason}; will retry").format(
+            who=who, what=what, reason=detail))
     if isinstance(exc, ax.ModelError):
-        return TransientError(f"{who}: {what}: Bluesky's answer could not be read; will retry")
-    return PermanentError(f"{who}: {what}: Bluesky refused the request ({detail})")
+        return TransientError(_("{who}: {what}: Bluesky's answer could not be read; will retry").format(
+            who=who, what=what))
+    return PermanentError(_("{who}: {what}: Bluesky refused the request ({reason})").format(
+        who=who, what=what, reason=detail))
 
 
-_REASONS = {"ConnectError": "connection failed", "ReadError": "connection dropped",
-            "RemoteProtocolError": "connection closed by the server", "ConnectTimeout": "timed out connecting",
-            "ReadTimeout": "no answer before the timeout"}
+FAILED_WILL_RETRY = N_("{who}: {what} failed: {reason}; will retry (a retry never posts twice)")
+
+# translated where shown (``_cause``)
+_REASONS = {"ConnectError": N_("connection failed"), "ReadError": N_("connection dropped"),
+            "RemoteProtocolError": N_("connection closed by the server"), "ConnectTimeout": N_("timed out connecting"),
+            "ReadTimeout": N_("no answer before the timeout")}
 
 
 def _cause(exc: BaseException, inner: BaseException | None = None) -> str:
     inner = inner or exc.__cause__ or exc.__context__
     name = type(inner).__name__ if inner is not None else type(exc).__name__
-    return _REASONS.get(name, f"network error ({name})")
+    reason = _REASONS.get(name)
+    return _(reason) if reason else _("network error ({name})").format(name=name)

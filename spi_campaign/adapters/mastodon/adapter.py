@@ -38,6 +38,7 @@ from spi_campaign.adapters.base import (RECONCILE_MARGIN, Adapter, Identity, Lim
 from spi_campaign.adapters.mastodon import instance as inst
 from spi_campaign.adapters.mastodon.errors import mastodon_error
 from spi_campaign.errors import AdapterError, PermanentError, TransientError, UnknownOutcomeError
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.models import Account, Media, Rendered
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,9 @@ class MastodonAdapter(Adapter):
     def instance(self) -> str:
         url = inst.normal_instance(self.account.options.get("instance"))
         if not url:
-            raise PermanentError(f"{self.who}: instance must be the instance's https URL, like "
-                                 f"https://mastodon.social, got {self.account.options.get('instance')!r}")
+            raise PermanentError(_("{who}: instance must be the instance's https URL, like "
+                                   "https://mastodon.social, got {value}").format(
+                who=self.who, value=repr(self.account.options.get("instance"))))
         return url
 
     def _client(self):
@@ -137,14 +139,15 @@ class MastodonAdapter(Adapter):
             try:
                 self.refresh_instance()
             except AdapterError as exc:
-                log.warning("%s: the instance's character limit could not be read: %s", self.who, exc)
+                log.warning(_("{who}: the instance's character limit could not be read: {error}").format(
+                    who=self.who, error=exc))
         return self.part_limits(Rendered("", "", "", "", None, (), ()), self.account)[0] or inst.DEFAULT_MAX_CHARACTERS
 
     def refresh_instance(self) -> dict:
         """``GET /api/v2/instance`` (public; asked directly: Mastodon.py adds a trailing slash) -> the cache."""
         import requests
 
-        what = "reading the instance (GET /api/v2/instance)"
+        what = _("reading the instance (GET /api/v2/instance)")
         self._client()
         try:
             resp = self._session.get(self.instance + "/api/v2/instance")
@@ -156,13 +159,15 @@ class MastodonAdapter(Adapter):
         config = info.get("configuration") if isinstance(info, dict) else None
         if not isinstance(config, dict):
             cls = TransientError if resp.status_code >= 500 or resp.status_code == 429 else PermanentError
-            raise cls(f"{self.who}: {what}: HTTP {resp.status_code} without the instance's configuration")
+            raise cls(_("{who}: {what}: HTTP {status} without the instance's configuration").format(
+                who=self.who, what=what, status=resp.status_code))
         return inst.store(self.instance, config)
 
     def _visibility(self) -> str:
         vis = str(self.account.options.get("visibility") or "public")
         if vis not in VISIBILITIES:
-            raise PermanentError(f"{self.who}: visibility must be one of {', '.join(VISIBILITIES)}, got {vis!r}")
+            raise PermanentError(_("{who}: visibility must be one of {choices}, got {value}").format(
+                who=self.who, choices=", ".join(VISIBILITIES), value=repr(vis)))
         return vis
 
     def idempotency_key(self, post: Rendered, part: int) -> str:
@@ -184,8 +189,8 @@ class MastodonAdapter(Adapter):
         limit = self._limit()
         for n, part in enumerate(parts):
             if self.measure(part) > limit:
-                raise PermanentError(f"{self.who}: part {n + 1} is {self.measure(part)} characters; "
-                                     f"{self.instance} accepts {limit}")
+                raise PermanentError(_("{who}: part {n} is {length} characters; {instance} accepts {limit}").format(
+                    who=self.who, n=n + 1, length=self.measure(part), instance=self.instance, limit=limit))
         media_ids = [str(i) for i in state.get("media_ids") or ()][: len(uploads)]
         for n in range(len(media_ids), len(uploads)):
             media_ids.append(self._upload(uploads[n], n + 1, len(uploads)))
@@ -193,16 +198,17 @@ class MastodonAdapter(Adapter):
             if checkpoint:
                 checkpoint(dict(state))
         for n in range(len(ids), len(parts)):
-            where = f"part {n + 1} of {len(parts)}" if len(parts) > 1 else "the status"
+            where = (_("part {n} of {total}").format(n=n + 1, total=len(parts)) if len(parts) > 1
+                     else _("the status"))
             kwargs = dict(status=parts[n], visibility=vis, language=self.account.options.get("language") or None,
                           in_reply_to_id=ids[-1] if ids else None, media_ids=(media_ids or None) if n == 0 else None,
                           idempotency_key=self.idempotency_key(post, n))
             status = self._do(lambda: self._client().status_post(**kwargs),
-                              what=f"posting {where} (POST /api/v1/statuses)", live=True)
+                              what=_("posting {where} (POST /api/v1/statuses)").format(where=where), live=True)
             sid = status.get("id") if hasattr(status, "get") else None
             if not sid:
-                raise UnknownOutcomeError(f"{self.who}: posting {where}: the instance answered without an id; "
-                                          f"it may be live. Check the account")
+                raise UnknownOutcomeError(_("{who}: posting {where}: the instance answered without an id; "
+                                            "it may be live. Check the account").format(who=self.who, where=where))
             ids.append(str(sid))
             urls.append(status.get("url") or None)
             state.update(status_ids=list(ids), urls=list(urls))
@@ -212,12 +218,13 @@ class MastodonAdapter(Adapter):
 
     def _check_media(self, media: tuple[Media, ...]) -> list[tuple[Media, bytes, str]]:
         if len(media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(media)} images; Mastodon takes at most {self.limits.max_media}")
+            raise PermanentError(_("{who}: {count} images; Mastodon takes at most {max}").format(
+                who=self.who, count=len(media), max=self.limits.max_media))
         out = []
         for n, m in enumerate(media, 1):
             if m.path is None:
-                raise PermanentError(f"{self.who}: image {n}: Mastodon uploads image files and cannot fetch a URL; "
-                                     f"add path:")
+                raise PermanentError(_("{who}: image {n}: Mastodon uploads image files and cannot fetch a URL; "
+                                       "add path:").format(who=self.who, n=n))
             data, mime = read_image(m.path, who=self.who, platform="Mastodon", types=self.limits.media_types,
                                     max_bytes=self.limits.max_media_bytes)
             out.append((m, data, mime))
@@ -225,21 +232,21 @@ class MastodonAdapter(Adapter):
 
     def _upload(self, item: tuple[Media, bytes, str], n: int, total: int) -> str:
         m, data, mime = item
-        what = f"uploading image {n} of {total} (POST /api/v2/media)"
+        what = _("uploading image {n} of {total} (POST /api/v2/media)").format(n=n, total=total)
         media = self._do(lambda: self._client().media_post(io.BytesIO(data), mime_type=mime, description=m.alt or None,
                                                            file_name=m.path.name), what=what, live=False)
         mid = media.get("id") if hasattr(media, "get") else None
         if not mid:
-            raise PermanentError(f"{self.who}: {what}: the instance answered without an id")
+            raise PermanentError(_("{who}: {what}: the instance answered without an id").format(who=self.who, what=what))
         polls = int(self.account.options.get("max_polls") or 30)
         interval = option_float(self.account.options, "poll_interval", 1.0)
         while not media.get("url"):
             if polls <= 0:
-                raise PermanentError(f"{self.who}: image {n} is still being processed by the instance; "
-                                     f"try again later")
+                raise PermanentError(_("{who}: image {n} is still being processed by the instance; "
+                                       "try again later").format(who=self.who, n=n))
             polls -= 1
             time.sleep(interval)
-            media = self._do(lambda: self._client().media(mid), what=f"checking image {n} (GET /api/v1/media/{{id}})",
+            media = self._do(lambda: self._client().media(mid), what=_("checking image {n} (GET /api/v1/media/{{id}})").format(n=n),
                              live=False)
         return str(mid)
 
@@ -248,15 +255,17 @@ class MastodonAdapter(Adapter):
     def check(self) -> Identity:
         self._visibility()
         me = self._do(lambda: self._client().account_verify_credentials(),
-                      what="reading the account (GET /api/v1/accounts/verify_credentials)", live=False)
+                      what=_("reading the account (GET /api/v1/accounts/verify_credentials)"), live=False)
         entry = self.refresh_instance()
         host = self.instance.removeprefix("https://")
         limit = self.account.options.get("max_characters") or entry.get("max_characters") or inst.DEFAULT_MAX_CHARACTERS
         notes = ()
         if self.account.options.get("max_characters") and entry.get("max_characters") not in (None, limit):
-            notes = (f"max_characters {limit} set in config.yaml; the instance says {entry['max_characters']}",)
+            notes = (_("max_characters {limit} set in config.yaml; the instance says {instance_limit}").format(
+                limit=limit, instance_limit=entry["max_characters"]),)
         return Identity(id=str(me.get("id")), name=f"@{me.get('username')}@{host}", url=me.get("url"),
-                        detail=f"{limit} characters, visibility {self._visibility()}",
+                        detail=_("{limit} characters, visibility {visibility}").format(
+                            limit=limit, visibility=self._visibility()),
                         usage={"max_characters": limit}, notes=notes)
 
     # ----- reconcile --------------------------------------------------------------
@@ -268,25 +277,27 @@ class MastodonAdapter(Adapter):
         if pub.rendered is not None and ids and len(ids) >= len(pub.rendered.parts):
             return ReconcileResult("published", url=(prog.get("urls") or [None])[0], remote_id=str(ids[0]))
         if pub.rendered is None:
-            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
+            return ReconcileResult.cannot_tell(_("the post is no longer in the campaign; nothing to compare with"))
         if ids:
-            return ReconcileResult.cannot_tell(f"{len(ids)} part(s) of the thread are out; publishing again "
-                                               f"continues after them")
+            return ReconcileResult.cannot_tell(ngettext(
+                "{count} part of the thread is out; publishing again continues after it",
+                "{count} parts of the thread are out; publishing again continues after them",
+                len(ids)).format(count=len(ids)))
         since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN
         want = normalise_text(pub.rendered.text)
         try:
-            me = self._do(lambda: self._client().account_verify_credentials(), what="reading the account", live=False)
+            me = self._do(lambda: self._client().account_verify_credentials(), what=_("reading the account"), live=False)
             statuses = self._do(lambda: self._client().account_statuses(me["id"], limit=40, exclude_reblogs=True),
-                                what="reading the account's statuses", live=False)
+                                what=_("reading the account's statuses"), live=False)
         except AdapterError as exc:
-            return ReconcileResult.cannot_tell(f"Mastodon could not be asked: {exc}")
+            return ReconcileResult.cannot_tell(_("Mastodon could not be asked: {error}").format(error=exc))
         for s in statuses or ():
             created = s.get("created_at")
             if created is not None and hasattr(created, "tzinfo") and created < since:
                 continue
             if normalise_text(html_text(s.get("content"))) == want:
                 return ReconcileResult("published", url=s.get("url"), remote_id=str(s.get("id")))
-        return ReconcileResult("not_found", detail="no status with this text since the attempt started")
+        return ReconcileResult("not_found", detail=_("no status with this text since the attempt started"))
 
     def close(self) -> None:
         if self._session is not None:

@@ -20,6 +20,7 @@ from spi_campaign.adapters._transport import from_epoch, option_float
 from spi_campaign.adapters.base import RECONCILE_MARGIN, Adapter, PublicationRef, ReconcileResult
 from spi_campaign.adapters.meta.graph import DEFAULT_GRAPH_VERSION, GraphClient, graph_version
 from spi_campaign.errors import AdapterError, PermanentError
+from spi_campaign.i18n import _
 
 
 class GraphAdapter(Adapter):
@@ -48,7 +49,7 @@ class GraphAdapter(Adapter):
         """A required id option (``page_id``, ``ig_user_id``), stripped; PermanentError if unset."""
         value = str(self.account.options.get(key) or "").strip()
         if not value:
-            raise PermanentError(f"{self.who}: {key} is not set in config.yaml")
+            raise PermanentError(_("{who}: {key} is not set in config.yaml").format(who=self.who, key=key))
         return value
 
     def _client(self):
@@ -73,9 +74,9 @@ class GraphAdapter(Adapter):
         try:
             data = self._client().debug_token()
         except AdapterError as exc:
-            return None, None, (f"token expiry not readable: {exc}",)
+            return None, None, (_("token expiry not readable: {error}").format(error=exc),)
         if data.get("is_valid") is False:
-            return None, None, (f"Meta says the token in {self.token_env} is not valid (debug_token)",)
+            return None, None, (_("Meta says the token in {env} is not valid (debug_token)").format(env=self.token_env),)
         expires, data_access = (from_epoch(data.get(k)) if data.get(k) else None
                                 for k in ("expires_at", "data_access_expires_at"))
         return expires, data_access, ()
@@ -92,17 +93,19 @@ class GraphAdapter(Adapter):
         or the platform cannot be asked (``noun``: what the list holds, for
         that message)."""
         if pub.rendered is None:
-            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
+            return ReconcileResult.cannot_tell(_("the post is no longer in the campaign; nothing to compare with"))
         since = (pub.claimed_at or pub.occurrence) - RECONCILE_MARGIN
         want = normalise_text(pub.rendered.text)
         try:
             result = self._client().get(self._required_option(id_option), edge, what=what, fields=fields,
                                         since=int(since.timestamp()), **params)
         except AdapterError as exc:
-            return ReconcileResult.cannot_tell(f"{self.product} could not be asked: {exc}")
+            return ReconcileResult.cannot_tell(_("{platform} could not be asked: {error}").format(
+                platform=self.product, error=exc))
         items = result.get("data")
         if not isinstance(items, list):
-            return ReconcileResult.cannot_tell(f"{self.product} answered without a list of {noun}")
+            return ReconcileResult.cannot_tell(_("{platform} answered without a list of {noun}").format(
+                platform=self.product, noun=noun))
         for item in items:
             if isinstance(item, dict) and normalise_text(item.get(text_field)) == want:
                 return item

@@ -15,18 +15,19 @@ from spi_campaign import redact
 from spi_campaign.adapters._transport import retry_after_header
 from spi_campaign.errors import (AdapterError, AuthError, PermanentError, QuotaDeferred, TransientError,
                                  UnknownOutcomeError)
+from spi_campaign.i18n import N_, _
 from spi_campaign.timeutil import now_utc
 
 # https://developers.facebook.com/docs/graph-api/guides/error-handling
 GRAPH_TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 341, 613, 80001, 80002, 80005, 80006, 80008, 80014})
 GRAPH_AUTH_SUBCODES = {
-    458: "the app is not installed for the user",
-    459: "the user's account is checkpointed; they must log in to facebook.com",
-    460: "the password changed",
-    463: "the token has expired",
-    464: "the user is not confirmed",
-    467: "the token is invalid",
-    492: "the session is invalid",
+    458: N_("the app is not installed for the user"),
+    459: N_("the user's account is checkpointed; they must log in to facebook.com"),
+    460: N_("the password changed"),
+    463: N_("the token has expired"),
+    464: N_("the user is not confirmed"),
+    467: N_("the token is invalid"),
+    492: N_("the session is invalid"),
 }
 IG_QUOTA_SUBCODE = 2207042          # "reached the maximum number of posts in 24 hours"
 IG_NOT_READY = frozenset({9007})    # "media is not ready for publishing"
@@ -36,9 +37,9 @@ IG_NOT_READY = frozenset({9007})    # "media is not ready for publishing"
 # community"): retrying only repeats the refusal.
 IG_TRANSIENT_CODES = frozenset({-1, -2})
 IG_TRANSIENT_SUBCODES = {
-    2207001: "an Instagram server error",
-    2207003: "Instagram took too long to download the media",
-    2207032: "Instagram could not create the media",
+    2207001: N_("an Instagram server error"),
+    2207003: N_("Instagram took too long to download the media"),
+    2207032: N_("Instagram could not create the media"),
 }
 IG_SPAM_RESTRICTED = 2207051
 _PERMISSION = re.compile(r"\b((?:pages|instagram|publish|business|ads|read|manage)_[a-z_]+)\b")
@@ -85,65 +86,76 @@ def graph_error(result: Any, *, status: int | None, headers: Mapping[str, str] |
     if not isinstance(err, dict):
         # Not a Graph error body: an HTML error page, an empty answer...
         if status is None or status >= 500 or status == 429:
-            return TransientError(f"{who}: {what}: {product} answered "
-                                  f"{status or 'with no usable response'}; will retry",
-                                  retry_after=graph_retry_after(headers))
+            return TransientError(_("{who}: {what}: {product} answered {status}; will retry").format(
+                who=who, what=what, product=product, status=status or _("with no usable response")),
+                retry_after=graph_retry_after(headers))
         if 200 <= status < 300:
             if live:
-                return UnknownOutcomeError(f"{who}: {what}: {product} answered {status} with a body spi "
-                                           f"cannot read; the post may be live. Check the account")
-            return TransientError(f"{who}: {what}: {product} answered {status} with a body spi cannot read")
-        return PermanentError(f"{who}: {what}: {product} refused the request (HTTP {status})")
+                return UnknownOutcomeError(_("{who}: {what}: {product} answered {status} with a body spi "
+                                             "cannot read; the post may be live. Check the account").format(
+                    who=who, what=what, product=product, status=status))
+            return TransientError(_("{who}: {what}: {product} answered {status} with a body spi cannot read").format(
+                who=who, what=what, product=product, status=status))
+        return PermanentError(_("{who}: {what}: {product} refused the request (HTTP {status})").format(
+            who=who, what=what, product=product, status=status))
 
     code = _int(err.get("code"))
     sub = _int(err.get("error_subcode"))
-    message = redact.scrub(str(err.get("error_user_msg") or err.get("message") or "no message").strip())
+    message = redact.scrub(str(err.get("error_user_msg") or err.get("message") or _("no message")).strip())
     trace = err.get("fbtrace_id")
     tail = f" [code {code}" + (f", subcode {sub}" if sub else "") + (f", fbtrace_id {trace}" if trace else "") + "]"
 
     if code == 100 and "appsecret_proof" in message.lower():
         env = app_secret_env or "SPI_<ACCOUNT>_APP_SECRET"
         if "invalid" in message.lower():
-            why = (f"the app secret in {env} is not the secret of the app the token in {token_env} "
-                   f"belongs to; set {env} to that app's secret")
+            why = _("the app secret in {env} is not the secret of the app the token in {token_env} "
+                    "belongs to; set {env} to that app's secret").format(env=env, token_env=token_env)
         else:
-            why = (f"the app requires an appsecret_proof on every call (Require App Secret); set {env} "
-                   f"to the app's secret (App settings > Basic) and spi adds the proof")
-        return AuthError(f"{who}: {product} refused the call: {why} ({message}{tail})")
+            why = _("the app requires an appsecret_proof on every call (Require App Secret); set {env} "
+                    "to the app's secret (App settings > Basic) and spi adds the proof").format(env=env)
+        return AuthError(_("{who}: {product} refused the call: {why} ({message}{tail})").format(
+            who=who, product=product, why=why, message=message, tail=tail))
     if code == 4 and sub == IG_SPAM_RESTRICTED:
-        return PermanentError(f"{who}: {what}: {product} restricted this account's activity (spam "
-                              f"restriction, not a rate limit; retrying will not help until it is "
-                              f"lifted): {message}{tail}")
+        return PermanentError(_("{who}: {what}: {product} restricted this account's activity (spam "
+                                "restriction, not a rate limit; retrying will not help until it is "
+                                "lifted): {message}{tail}").format(
+            who=who, what=what, product=product, message=message, tail=tail))
     if code in IG_TRANSIENT_CODES or sub in IG_TRANSIENT_SUBCODES:
-        why = IG_TRANSIENT_SUBCODES.get(sub or 0, "a temporary error")
-        return TransientError(f"{who}: {what}: {product} asks to try again ({why}): {message}{tail}",
-                              retry_after=graph_retry_after(headers))
+        why = _(IG_TRANSIENT_SUBCODES.get(sub or 0, N_("a temporary error")))
+        return TransientError(_("{who}: {what}: {product} asks to try again ({why}): {message}{tail}").format(
+            who=who, what=what, product=product, why=why, message=message, tail=tail),
+            retry_after=graph_retry_after(headers))
     if code == 190 or code == 102 or (err.get("type") == "OAuthException" and code in (None, 190)):
-        why = GRAPH_AUTH_SUBCODES.get(sub or 0, "the token is invalid or expired")
-        return AuthError(f"{who}: {product} rejected the access token in {token_env} "
-                         f"(code {code}" + (f", subcode {sub}" if sub else "") + f": {why}): {message}. "
-                         f"Get a new token and set {token_env}")
+        why = _(GRAPH_AUTH_SUBCODES.get(sub or 0, N_("the token is invalid or expired")))
+        codes = f"code {code}" + (f", subcode {sub}" if sub else "")
+        return AuthError(_("{who}: {product} rejected the access token in {env} ({codes}: {why}): {message}. "
+                           "Get a new token and set {env}").format(
+            who=who, product=product, env=token_env, codes=codes, why=why, message=message))
     if sub == IG_QUOTA_SUBCODE:
-        return QuotaDeferred(f"{who}: {what}: the 24-hour publishing limit is reached: {message}{tail}",
-                             retry_after=now_utc() + timedelta(hours=24))
+        return QuotaDeferred(_("{who}: {what}: the 24-hour publishing limit is reached: {message}{tail}").format(
+            who=who, what=what, message=message, tail=tail), retry_after=now_utc() + timedelta(hours=24))
     if code in GRAPH_TRANSIENT_CODES or err.get("is_transient") is True or code in IG_NOT_READY:
-        return TransientError(f"{who}: {what}: {product} asks to retry later: {message}{tail}",
-                              retry_after=graph_retry_after(headers))
+        return TransientError(_("{who}: {what}: {product} asks to retry later: {message}{tail}").format(
+            who=who, what=what, product=product, message=message, tail=tail), retry_after=graph_retry_after(headers))
     if code == 506:
-        return PermanentError(f"{who}: {what}: {product} refused a duplicate post: {message}{tail}")
+        return PermanentError(_("{who}: {what}: {product} refused a duplicate post: {message}{tail}").format(
+            who=who, what=what, product=product, message=message, tail=tail))
     if code == 368:
-        return PermanentError(f"{who}: {what}: {product} blocked the post for a policy reason "
-                              f"(the account may be temporarily restricted): {message}{tail}")
+        return PermanentError(_("{who}: {what}: {product} blocked the post for a policy reason "
+                                "(the account may be temporarily restricted): {message}{tail}").format(
+            who=who, what=what, product=product, message=message, tail=tail))
     if code == 10 or (code is not None and 200 <= code <= 299):
         perms = sorted(set(_PERMISSION.findall(message)))
-        need = (f"the token lacks the {', '.join(perms)} permission" if perms
-                else "the token lacks a needed permission")
-        return PermanentError(f"{who}: {what}: permission denied: {need} "
-                              f"(token from {token_env}): {message}{tail}")
+        need = (_("the token lacks the {permissions} permission").format(permissions=", ".join(perms)) if perms
+                else _("the token lacks a needed permission"))
+        return PermanentError(_("{who}: {what}: permission denied: {need} (token from {env}): {message}{tail}").format(
+            who=who, what=what, need=need, env=token_env, message=message, tail=tail))
     if status is not None and status >= 500 and code is None:
-        return TransientError(f"{who}: {what}: {product} answered {status}: {message}",
-                              retry_after=graph_retry_after(headers))
-    return PermanentError(f"{who}: {what}: {product} refused the request: {message}{tail}")
+        return TransientError(_("{who}: {what}: {product} answered {status}: {message}").format(
+            who=who, what=what, product=product, status=status, message=message),
+            retry_after=graph_retry_after(headers))
+    return PermanentError(_("{who}: {what}: {product} refused the request: {message}{tail}").format(
+        who=who, what=what, product=product, message=message, tail=tail))
 
 
 def _int(value: Any) -> int | None:

@@ -27,6 +27,7 @@ from spi_campaign.adapters.meta.metrics import FacebookMetrics
 from spi_campaign.adapters._content import read_image
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError, UnknownOutcomeError
+from spi_campaign.i18n import _
 from spi_campaign.models import Media, Rendered
 
 log = logging.getLogger(__name__)
@@ -75,20 +76,20 @@ class FacebookAdapter(FacebookMetrics, GraphAdapter):
 
         if not images:
             data = {"message": post.text, "link": post.link}
-            result = graph.post(page, "feed", data, what="creating the Page post (POST /{page-id}/feed)", live=True)
-            post_id = self._id(result, "id", "creating the Page post")
+            result = graph.post(page, "feed", data, what=_("creating the Page post (POST /{page-id}/feed)"), live=True)
+            post_id = self._id(result, "id", _("creating the Page post"))
         elif len(images) == 1:
             m, upload = images[0]
             data = {"caption": post.text, "alt_text_custom": m.alt, "url": None if upload else m.url}
             result = graph.post(page, "photos", data, files={"source": upload} if upload else None,
-                                what="publishing the photo (POST /{page-id}/photos)", live=True)
-            post_id = str(result.get("post_id") or "") or self._id(result, "id", "publishing the photo")
+                                what=_("publishing the photo (POST /{page-id}/photos)"), live=True)
+            post_id = str(result.get("post_id") or "") or self._id(result, "id", _("publishing the photo"))
             state["photo_ids"] = [str(result.get("id"))] if result.get("id") else []
         else:
             photo_ids = [str(i) for i in state.get("photo_ids") or ()][: len(images)]
             for n in range(len(photo_ids), len(images)):
                 m, upload = images[n]
-                what = f"uploading photo {n + 1} of {len(images)} (unpublished)"
+                what = _("uploading photo {n} of {total} (unpublished)").format(n=n + 1, total=len(images))
                 data = {"published": False, "alt_text_custom": m.alt, "url": None if upload else m.url}
                 result = graph.post(page, "photos", data, files={"source": upload} if upload else None,
                                     what=what, live=False)
@@ -99,8 +100,8 @@ class FacebookAdapter(FacebookMetrics, GraphAdapter):
             data = {"message": post.text}
             for i, pid in enumerate(photo_ids):
                 data[f"attached_media[{i}]"] = {"media_fbid": pid}
-            result = graph.post(page, "feed", data, what="creating the Page post with the photos", live=True)
-            post_id = self._id(result, "id", "creating the Page post with the photos")
+            result = graph.post(page, "feed", data, what=_("creating the Page post with the photos"), live=True)
+            post_id = self._id(result, "id", _("creating the Page post with the photos"))
 
         state["post_id"] = post_id
         if checkpoint:
@@ -111,15 +112,15 @@ class FacebookAdapter(FacebookMetrics, GraphAdapter):
     def _id(self, result: dict, key: str, what: str) -> str:
         value = result.get(key)
         if not value:
-            raise UnknownOutcomeError(f"{self.who}: {what}: Facebook answered without an id; "
-                                      f"the post may be live. Check the Page")
+            raise UnknownOutcomeError(_("{who}: {what}: Facebook answered without an id; "
+                                        "the post may be live. Check the Page").format(who=self.who, what=what))
         return str(value)
 
     def _check_media(self, media: tuple[Media, ...]) -> list[tuple[Media, Any]]:
         """Every image as (media, multipart file or None to send ``url``), checked before any request."""
         if len(media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(media)} images; spi sends at most "
-                                 f"{self.limits.max_media} per Facebook post")
+            raise PermanentError(_("{who}: {count} images; spi sends at most {max} per Facebook post").format(
+                who=self.who, count=len(media), max=self.limits.max_media))
         out: list[tuple[Media, Any]] = []
         for n, m in enumerate(media, 1):
             if m.path is not None:
@@ -129,14 +130,15 @@ class FacebookAdapter(FacebookMetrics, GraphAdapter):
             elif m.url:
                 out.append((m, None))
             else:
-                raise PermanentError(f"{self.who}: image {n} has neither a file (path:) nor a url:")
+                raise PermanentError(_("{who}: image {n} has neither a file (path:) nor a url:").format(
+                    who=self.who, n=n))
         return out
 
     # ----- check --------------------------------------------------------------
 
     def check(self) -> Identity:
         graph = self._client()
-        page = graph.get(self.page_id, what="reading the Page (GET /{page-id})", fields="id,name")
+        page = graph.get(self.page_id, what=_("reading the Page (GET /{page-id})"), fields="id,name")
         page_id = str(page.get("id") or self.page_id)
         expires, data_access, notes = self._token_expiry()
         return Identity(id=page_id, name=str(page.get("name") or page_id),
@@ -149,9 +151,10 @@ class FacebookAdapter(FacebookMetrics, GraphAdapter):
         live either way: never a failure)."""
         try:
             result = self._client().get(post_id, fields="permalink_url",
-                                        what="reading the post's permalink (GET /{post-id})")
+                                        what=_("reading the post's permalink (GET /{post-id})"))
         except AdapterError as exc:
-            log.warning("%s: published as %s but permalink_url could not be read: %s", self.who, post_id, exc)
+            log.warning(_("{who}: published as {id} but permalink_url could not be read: {error}").format(
+                who=self.who, id=post_id, error=exc))
             return self.post_url(post_id)
         link = result.get("permalink_url")
         return str(link) if isinstance(link, str) and link.startswith("https://") else self.post_url(post_id)
@@ -164,12 +167,12 @@ class FacebookAdapter(FacebookMetrics, GraphAdapter):
         if prog.get("post_id"):
             pid = str(prog["post_id"])
             return ReconcileResult("published", url=self.post_url(pid), remote_id=pid)
-        found = self._search_recent(pub, "page_id", "posts", text_field="message", noun="posts",
-                                    what="reading the Page's posts (GET /{page-id}/posts)",
+        found = self._search_recent(pub, "page_id", "posts", text_field="message", noun=_("posts"),
+                                    what=_("reading the Page's posts (GET /{page-id}/posts)"),
                                     fields="id,message,created_time,permalink_url", limit=100)
         if isinstance(found, ReconcileResult):
             return found
         if found is not None:
             pid = str(found.get("id"))
             return ReconcileResult("published", url=found.get("permalink_url") or self.post_url(pid), remote_id=pid)
-        return ReconcileResult("not_found", detail="no Page post with this text since the attempt started")
+        return ReconcileResult("not_found", detail=_("no Page post with this text since the attempt started"))

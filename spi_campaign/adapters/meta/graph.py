@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 from spi_campaign.adapters._transport import new_session, transport_error
 from spi_campaign.adapters.meta.errors import graph_error
 from spi_campaign.errors import AdapterError, PermanentError
+from spi_campaign.i18n import _
 
 FACEBOOK_GRAPH = "https://graph.facebook.com"
 DEFAULT_GRAPH_VERSION = "v27.0"     # see docs/platforms.md, "Graph API version"
@@ -29,7 +30,7 @@ def graph_version(value: Any, default: str) -> str:
     if re.fullmatch(r"v\d{1,3}", text):
         text += ".0"
     if not _GRAPH_VERSION.match(text):
-        raise PermanentError(f"graph_version must look like v27.0, got {text!r}")
+        raise PermanentError(_("graph_version must look like v27.0, got {value}").format(value=repr(text)))
     return text
 
 
@@ -85,7 +86,7 @@ class GraphClient:
         ``expires_at`` and ``data_access_expires_at`` (epoch seconds; 0 = never),
         ``scopes``. The token inspects itself (facebook-sdk adds it as ``access_token``)."""
         result = self._call(lambda: self.graph.request(f"{self.version}/debug_token", {"input_token": self._token}),
-                            what="reading the token's expiry (GET /debug_token)", live=False)
+                            what=_("reading the token's expiry (GET /debug_token)"), live=False)
         data = result.get("data")
         return data if isinstance(data, dict) else {}
 

@@ -39,6 +39,7 @@ from spi_campaign.adapters.meta.base import DEFAULT_GRAPH_VERSION, GraphAdapter
 from spi_campaign.adapters.meta.metrics import InstagramMetrics
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.errors import AdapterError, PermanentError, QuotaDeferred, TransientError, UnknownOutcomeError
+from spi_campaign.i18n import _
 from spi_campaign.models import Rendered
 from spi_campaign.timeutil import now_utc
 
@@ -87,7 +88,8 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
     def _client(self):
         login = self.login_of(self.account)
         if login not in LOGINS:
-            raise PermanentError(f"{self.who}: login must be 'facebook' or 'instagram', got {login!r}")
+            raise PermanentError(_("{who}: login must be 'facebook' or 'instagram', got {value}").format(
+                who=self.who, value=repr(login)))
         return super()._client()
 
     @property
@@ -110,7 +112,7 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
         """(used, total, window seconds) from ``content_publishing_limit``."""
         graph = self._client()
         result = graph.get(self.ig_user, "content_publishing_limit", fields="quota_usage,config",
-                           what="reading the publishing quota (GET /{ig-user-id}/content_publishing_limit)")
+                           what=_("reading the publishing quota (GET /{ig-user-id}/content_publishing_limit)"))
         rows = result.get("data")
         row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
         config = row.get("config") if isinstance(row.get("config"), dict) else {}
@@ -125,9 +127,10 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
         used, total, window = self.quota()
         if total is not None and used >= total:
             span = timedelta(seconds=window) if window else DEFAULT_WINDOW
-            raise QuotaDeferred(f"{self.who}: Instagram's publishing quota is used up ({used} of {total} posts "
-                                f"in {span.total_seconds() / 3600:g} hours); deferred",
-                                retry_after=now_utc() + span)
+            raise QuotaDeferred(_("{who}: Instagram's publishing quota is used up ({used} of {total} posts "
+                                  "in {hours} hours); deferred").format(
+                who=self.who, used=used, total=total, hours=f"{span.total_seconds() / 3600:g}"),
+                retry_after=now_utc() + span)
 
     # ----- publish ------------------------------------------------------------
 
@@ -149,35 +152,35 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
                 container = self._containers(post, urls, state, save, reused=attempt == 0)
                 break
             except _Expired:
-                log.info("%s: recorded containers expired; creating new ones", self.who)
+                log.info(_("{who}: recorded containers expired; creating new ones").format(who=self.who))
                 for key in ("children", "container"):
                     state.pop(key, None)
                 save()
         else:  # pragma: no cover - the second round never raises _Expired
-            raise TransientError(f"{self.who}: containers kept expiring")
+            raise TransientError(_("{who}: containers kept expiring").format(who=self.who))
 
         graph = self._client()
         result = graph.post(self.ig_user, "media_publish", {"creation_id": container},
-                            what="publishing (POST /{ig-user-id}/media_publish)", live=True)
+                            what=_("publishing (POST /{ig-user-id}/media_publish)"), live=True)
         media_id = result.get("id")
         if not media_id:
-            raise UnknownOutcomeError(f"{self.who}: Instagram answered media_publish without a media id; "
-                                      f"the post may be live. Check the account")
+            raise UnknownOutcomeError(_("{who}: Instagram answered media_publish without a media id; "
+                                        "the post may be live. Check the account").format(who=self.who))
         state["media_id"] = str(media_id)
         save()
         return self._result(str(media_id), state)
 
     def _image_urls(self, post: Rendered) -> list[tuple[str, str | None]]:
         if not post.media:
-            raise PermanentError(f"{self.who}: Instagram posts need at least one image")
+            raise PermanentError(_("{who}: Instagram posts need at least one image").format(who=self.who))
         if len(post.media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(post.media)} images; Instagram accepts at most "
-                                 f"{self.limits.max_media}")
+            raise PermanentError(_("{who}: {count} images; Instagram accepts at most {max}").format(
+                who=self.who, count=len(post.media), max=self.limits.max_media))
         out = []
         for n, m in enumerate(post.media, 1):
             if not m.url:
-                raise PermanentError(f"{self.who}: image {n} has no public url:; Instagram fetches images "
-                                     f"from a public URL")
+                raise PermanentError(_("{who}: image {n} has no public url:; Instagram fetches images "
+                                       "from a public URL").format(who=self.who, n=n))
             out.append((m.url, m.alt))
         return out
 
@@ -189,22 +192,23 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
         if len(urls) == 1:
             url, alt = urls[0]
             data = {"image_url": url, "caption": post.text, "alt_text": alt}
-            return self._final_container("the media container", data, state, save, reused=reused)
+            return self._final_container(_("the media container"), data, state, save, reused=reused)
 
         children = [str(c) for c in state.get("children") or ()][: len(urls)]
         reused_children = len(children)
         for n in range(len(children), len(urls)):
             url, alt = urls[n]
-            what = f"creating carousel item {n + 1} of {len(urls)} (POST /{{ig-user-id}}/media)"
+            what = _("creating carousel item {n} of {total} (POST /{{ig-user-id}}/media)").format(
+                n=n + 1, total=len(urls))
             result = graph.post(ig, "media", {"image_url": url, "is_carousel_item": True, "alt_text": alt},
                                 what=what, live=False)
             children.append(self._new_id(result, what))
             state["children"] = list(children)
             save()
         for n, child in enumerate(children):
-            self._wait(child, f"carousel item {n + 1}", reused=reused and n < reused_children)
+            self._wait(child, _("carousel item {n}").format(n=n + 1), reused=reused and n < reused_children)
         data = {"media_type": "CAROUSEL", "children": ",".join(children), "caption": post.text}
-        return self._final_container("the carousel container", data, state, save, reused=reused)
+        return self._final_container(_("the carousel container"), data, state, save, reused=reused)
 
     def _final_container(self, label: str, data: dict[str, Any], state: dict[str, Any], save: Callable[[], None],
                          *, reused: bool) -> str:
@@ -214,8 +218,9 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
         fresh = not cid
         if fresh:
             result = self._client().post(self.ig_user, "media", data,
-                                         what=f"creating {label} (POST /{{ig-user-id}}/media)", live=False)
-            cid = self._new_id(result, f"creating {label}")
+                                         what=_("creating {label} (POST /{{ig-user-id}}/media)").format(label=label),
+                                         live=False)
+            cid = self._new_id(result, _("creating {label}").format(label=label))
             state["container"] = cid
             save()
         self._wait(str(cid), label, reused=reused and not fresh)
@@ -224,7 +229,8 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
     def _new_id(self, result: dict, what: str) -> str:
         value = result.get("id")
         if not value:
-            raise TransientError(f"{self.who}: {what}: Instagram answered without a container id")
+            raise TransientError(_("{who}: {what}: Instagram answered without a container id").format(
+                who=self.who, what=what))
         return str(value)
 
     def _wait(self, container: str, label: str, *, reused: bool) -> None:
@@ -235,20 +241,24 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
             if n:
                 time.sleep(self.poll_interval)
             result = graph.get(container, fields="status_code",
-                               what=f"checking {label} (GET /{{container-id}}?fields=status_code)")
+                               what=_("checking {label} (GET /{{container-id}}?fields=status_code)").format(
+                                   label=label))
             status = str(result.get("status_code") or "").upper()
             if status == "FINISHED":
                 return
             if status == "PUBLISHED":
-                raise UnknownOutcomeError(f"{self.who}: {label} {container} is already published; "
-                                          f"run reconcile instead of publishing again")
+                raise UnknownOutcomeError(_("{who}: {label} {container} is already published; "
+                                            "run reconcile instead of publishing again").format(
+                    who=self.who, label=label, container=container))
             if status == "EXPIRED" and reused:
                 raise _Expired(container)
             if status in ("ERROR", "EXPIRED"):
-                raise PermanentError(f"{self.who}: Instagram could not prepare {label} (status {status}); "
-                                     f"check that every image url: is a public JPEG")
-        raise TransientError(f"{self.who}: {label} {container} is still {status or 'not ready'} after "
-                             f"{self.max_polls} checks; will retry (the container is kept)")
+                raise PermanentError(_("{who}: Instagram could not prepare {label} (status {status}); "
+                                       "check that every image url: is a public JPEG").format(
+                    who=self.who, label=label, status=status))
+        raise TransientError(_("{who}: {label} {container} is still {status} after "
+                               "{polls} checks; will retry (the container is kept)").format(
+            who=self.who, label=label, container=container, status=status or _("not ready"), polls=self.max_polls))
 
     def _result(self, media_id: str, state: dict[str, Any]) -> PublishResult:
         extra = {k: v for k, v in state.items() if k != "media_id"}
@@ -257,9 +267,10 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
     def _permalink(self, media_id: str) -> str | None:
         try:
             result = self._client().get(media_id, fields="permalink",
-                                        what="reading the post's permalink (GET /{media-id})")
+                                        what=_("reading the post's permalink (GET /{media-id})"))
         except AdapterError as exc:
-            log.warning("%s: published as %s but the permalink could not be read: %s", self.who, media_id, exc)
+            log.warning(_("{who}: published as {id} but the permalink could not be read: {error}").format(
+                who=self.who, id=media_id, error=exc))
             return None
         link = result.get("permalink")
         return str(link) if link else None
@@ -270,25 +281,27 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
         graph = self._client()
         notes: tuple[str, ...] = ()
         if self.login_of(self.account) == "instagram":
-            me = graph.get("me", fields="user_id,username", what="reading the account (GET /me)")
+            me = graph.get("me", fields="user_id,username", what=_("reading the account (GET /me)"))
             me = {"id": me.get("user_id") or self.ig_user, "username": me.get("username")}
             if str(me["id"]) != self.ig_user:
-                notes = (f"the token in {self.token_env} belongs to Instagram account {me['id']}, not to "
-                         f"ig_user_id {self.ig_user}",)
+                notes = (_("the token in {env} belongs to Instagram account {id}, not to "
+                           "ig_user_id {ig_user}").format(env=self.token_env, id=me["id"], ig_user=self.ig_user),)
         else:
-            me = graph.get(self.ig_user, fields="id,username", what="reading the account (GET /{ig-user-id})")
+            me = graph.get(self.ig_user, fields="id,username", what=_("reading the account (GET /{ig-user-id})"))
         username = str(me.get("username") or "")
         detail = None
         try:
             used, total, window = self.quota()
-            hours = f"{window / 3600:g} h" if window else "24 h"
-            detail = f"publishing quota {used}/{total if total is not None else '?'} in {hours}"
+            hours = f"{window / 3600:g}" if window else "24"
+            detail = _("publishing quota {used}/{total} in {hours} h").format(
+                used=used, total=total if total is not None else "?", hours=hours)
         except AdapterError as exc:
-            log.info("%s: quota not readable: %s", self.who, exc)
+            log.info(_("{who}: quota not readable: {error}").format(who=self.who, error=exc))
         if self.login_of(self.account) == "instagram":
             expires, data_access = None, None       # graph.instagram.com has no debug_token
-            notes += (f"Instagram Login tokens last 60 days; refresh the one in {self.token_env} with "
-                      f"GET /refresh_access_token?grant_type=ig_refresh_token before then",)
+            notes += (_("Instagram Login tokens last 60 days; refresh the one in {env} with "
+                        "GET /refresh_access_token?grant_type=ig_refresh_token before then").format(
+                env=self.token_env),)
         else:
             expires, data_access, token_notes = self._token_expiry()
             notes += token_notes
@@ -310,20 +323,20 @@ class InstagramAdapter(InstagramMetrics, GraphAdapter):
             graph = self._client()
             if prog.get("container"):
                 res = graph.get(str(prog["container"]), fields="status_code",
-                                what="checking the recorded container")
+                                what=_("checking the recorded container"))
                 container_status = str(res.get("status_code") or "").upper()
         except AdapterError as exc:
-            log.info("%s: container status not readable: %s", self.who, exc)
+            log.info(_("{who}: container status not readable: {error}").format(who=self.who, error=exc))
         if container_status in ("FINISHED", "EXPIRED", "ERROR", "IN_PROGRESS"):
-            return ReconcileResult("not_found", detail=f"the container was never published (status "
-                                                       f"{container_status})")
-        found = self._search_recent(pub, "ig_user_id", "media", text_field="caption", noun="media",
-                                    what="reading recent media (GET /{ig-user-id}/media)",
+            return ReconcileResult("not_found", detail=_("the container was never published (status "
+                                                         "{status})").format(status=container_status))
+        found = self._search_recent(pub, "ig_user_id", "media", text_field="caption", noun=_("media"),
+                                    what=_("reading recent media (GET /{ig-user-id}/media)"),
                                     fields="id,caption,permalink,timestamp")
         if isinstance(found, ReconcileResult):
             return found
         if found is not None:
             return ReconcileResult("published", url=found.get("permalink"), remote_id=str(found.get("id")))
         if container_status == "PUBLISHED":
-            return ReconcileResult.cannot_tell("the container is published but the post was not found by caption")
-        return ReconcileResult("not_found", detail="no post with this caption since the attempt started")
+            return ReconcileResult.cannot_tell(_("the container is published but the post was not found by caption"))
+        return ReconcileResult("not_found", detail=_("no post with this caption since the attempt started"))

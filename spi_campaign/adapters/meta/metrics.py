@@ -24,6 +24,7 @@ from typing import Any
 
 from spi_campaign.adapters.base import MetricsRef, MetricsResult
 from spi_campaign.errors import AdapterError, PermanentError
+from spi_campaign.i18n import _
 
 FB_INSIGHTS = {"views": "post_media_view", "reach": "post_total_media_view_unique"}
 FB_FIELDS = "shares,comments.summary(true).limit(0),reactions.summary(true).limit(0)"
@@ -56,13 +57,15 @@ def _judge(exc: AdapterError, metric: str, name: str, permission: str, who: str,
     code = err.get("code")
     message = str(err.get("message") or exc)
     if code == 100:
-        return f"{product} refused the metric '{name}' (#100: retired or not valid for this post)"
+        return _("{platform} refused the metric '{name}' (#100: retired or not valid for this post)").format(
+            platform=product, name=name)
     if code == 10 and "not enough viewers" in message.lower():
-        return f"{product}: not enough viewers to show insights"
+        return _("{platform}: not enough viewers to show insights").format(platform=product)
     if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
-        raise MetricsPermissionError(f"{who}: {product} insights need the '{permission}' permission, which "
-                                     f"the token in {token_env} lacks; grant it to the app and get a new "
-                                     f"token (publishing is not affected)")
+        raise MetricsPermissionError(_("{who}: {platform} insights need the '{permission}' permission, which "
+                                       "the token in {env} lacks; grant it to the app and get a new "
+                                       "token (publishing is not affected)").format(
+            who=who, platform=product, permission=permission, env=token_env))
     raise exc
 
 
@@ -75,14 +78,16 @@ class MetaMetrics:
     def _insights(self, media_id: str, metric: str, name: str) -> tuple[int | None, str | None]:
         try:
             result = self._client().get(media_id, "insights", metric=name,
-                                        what=f"reading the insight {name} (GET /{{id}}/insights)")
+                                        what=_("reading the insight {name} (GET /{{id}}/insights)").format(name=name))
         except AdapterError as exc:
             return None, _judge(exc, metric, name, self.insights_permission, self.who, self.token_env,
                                 self.product)
         v = _insight_value(result)
         if v == "":
-            return None, f"{self.product} has no data for '{name}' yet (data may lag up to 48 hours)"
-        return v, None if v is not None else f"{self.product} answered '{name}' without a number"
+            return None, _("{platform} has no data for '{name}' yet (data may lag up to 48 hours)").format(
+                platform=self.product, name=name)
+        return v, None if v is not None else _("{platform} answered '{name}' without a number").format(
+            platform=self.product, name=name)
 
     def _from_insights(self, media_id: str, values: dict[str, Any], reasons: dict[str, str]) -> None:
         for metric, name in self.insights.items():
@@ -111,14 +116,15 @@ class FacebookMetrics(MetaMetrics):
     def _fields(self, post_id: str, values: dict[str, Any], reasons: dict[str, str]) -> None:
         try:
             post = self._client().get(post_id, fields=FB_FIELDS,
-                                      what="reading the post's reactions, comments and shares (GET /{post-id})")
+                                      what=_("reading the post's reactions, comments and shares (GET /{post-id})"))
         except AdapterError as exc:
             err = getattr(exc, "graph", None) or {}
             code = err.get("code")
             if code == 10 or (isinstance(code, int) and 200 <= code <= 299):
                 raise MetricsPermissionError(
-                    f"{self.who}: reading the post's reactions and comments needs the 'pages_read_engagement' "
-                    f"permission, which the token in {self.token_env} lacks (publishing is not affected)") from None
+                    _("{who}: reading the post's reactions and comments needs the 'pages_read_engagement' "
+                      "permission, which the token in {env} lacks (publishing is not affected)").format(
+                        who=self.who, env=self.token_env)) from None
             raise
 
         def total(edge: str) -> int | None:
@@ -134,7 +140,7 @@ class FacebookMetrics(MetaMetrics):
             else (0 if shares is None else None)
         for m in ("likes", "comments", "shares"):
             if values[m] is None:
-                reasons[m] = f"Facebook did not include {m} in the post's fields"
+                reasons[m] = _("Facebook did not include {metric} in the post's fields").format(metric=m)
 
 
 class InstagramMetrics(MetaMetrics):

@@ -36,10 +36,15 @@ from typing import Any, Callable
 from spi_campaign.adapters.base import Identity, Limits, Option, PublicationRef, PublishResult, ReconcileResult
 from spi_campaign.adapters.meta.base import GraphAdapter
 from spi_campaign.errors import AdapterError, PermanentError, QuotaDeferred, TransientError, UnknownOutcomeError
+from spi_campaign.i18n import N_, _
 from spi_campaign.models import Rendered
 from spi_campaign.timeutil import now_utc
 
 log = logging.getLogger(__name__)
+
+NO_CONTAINER_ID = N_("{who}: Threads answered without a container id")
+# the quotas' names in messages (translated where shown)
+_QUOTA_NAMES = {"posts": N_("posts"), "replies": N_("replies")}
 
 THREADS_VERSION = "v1.0"
 MAX_LINKS = 5
@@ -98,7 +103,8 @@ class ThreadsAdapter(GraphAdapter):
     def problems(cls, rendered: Rendered) -> list[str]:
         n = count_links(list(rendered.parts), rendered.link)
         if n > MAX_LINKS:
-            return [f"{n} different links; Threads refuses a post with more than {MAX_LINKS}"]
+            return [_("{count} different links; Threads refuses a post with more than {max}").format(
+                count=n, max=MAX_LINKS)]
         return []
 
     # ----- plumbing -----------------------------------------------------------
@@ -116,7 +122,7 @@ class ThreadsAdapter(GraphAdapter):
         """{"posts": (used, total), "replies": (used, total)} from ``threads_publishing_limit``."""
         res = self._client().get(self.user, "threads_publishing_limit",
                                  fields="quota_usage,config,reply_quota_usage,reply_config",
-                                 what="reading the publishing quota (GET /{threads-user-id}/threads_publishing_limit)")
+                                 what=_("reading the publishing quota (GET /{threads-user-id}/threads_publishing_limit)"))
         rows = res.get("data")
         row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
         out = {}
@@ -133,9 +139,10 @@ class ThreadsAdapter(GraphAdapter):
         for name, need in (("posts", posts), ("replies", replies)):
             used, total = q[name]
             if need and total is not None and used + need > total:
-                raise QuotaDeferred(f"{self.who}: Threads' 24-hour {name} quota does not fit this publication "
-                                    f"({used} of {total} used, {need} needed); deferred",
-                                    retry_after=now_utc() + WINDOW)
+                raise QuotaDeferred(_("{who}: Threads' 24-hour {name} quota does not fit this publication "
+                                      "({used} of {total} used, {need} needed); deferred").format(
+                    who=self.who, name=_(_QUOTA_NAMES[name]), used=used, total=total, need=need),
+                    retry_after=now_utc() + WINDOW)
 
     # ----- publish ------------------------------------------------------------
 
@@ -150,11 +157,11 @@ class ThreadsAdapter(GraphAdapter):
             raise PermanentError(f"{self.who}: {problem}")
         for n, m in enumerate(post.media, 1):
             if not m.url:
-                raise PermanentError(f"{self.who}: image {n} has no public url:; Threads fetches images from a "
-                                     f"public URL")
+                raise PermanentError(_("{who}: image {n} has no public url:; Threads fetches images from a "
+                                       "public URL").format(who=self.who, n=n))
         if len(post.media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(post.media)} images; Threads accepts at most "
-                                 f"{self.limits.max_media}")
+            raise PermanentError(_("{who}: {count} images; Threads accepts at most {max}").format(
+                who=self.who, count=len(post.media), max=self.limits.max_media))
         self._client()
         self._require_quota(posts=0 if done else 1, replies=len(texts) - max(1, len(done)))
 
@@ -165,12 +172,13 @@ class ThreadsAdapter(GraphAdapter):
         for i in range(len(done), len(texts)):
             container = self._container(post, i, texts[i], done, state, save)
             res = self._client().post(self.user, "threads_publish", {"creation_id": container},
-                                      what=f"publishing part {i + 1} (POST /{{threads-user-id}}/threads_publish)",
+                                      what=_("publishing part {n} (POST /{{threads-user-id}}/threads_publish)").format(
+                                          n=i + 1),
                                       live=True)
             media_id = res.get("id")
             if not media_id:
-                raise UnknownOutcomeError(f"{self.who}: Threads answered threads_publish without an id; the post "
-                                          f"may be live. Check the account")
+                raise UnknownOutcomeError(_("{who}: Threads answered threads_publish without an id; the post "
+                                            "may be live. Check the account").format(who=self.who))
             done.append(str(media_id))
             state.update(parts=list(done), container=None, children=None)
             save()
@@ -181,7 +189,7 @@ class ThreadsAdapter(GraphAdapter):
         rec = state.get("container") if isinstance(state.get("container"), dict) else None
         if rec and rec.get("index") == i and rec.get("id"):
             cid = str(rec["id"])
-            if self._wait(cid, f"the container of part {i + 1}", reused=True):
+            if self._wait(cid, _("the container of part {n}").format(n=i + 1), reused=True):
                 return cid
         data: dict[str, Any] = {"text": text}
         if i > 0:
@@ -193,33 +201,34 @@ class ThreadsAdapter(GraphAdapter):
         else:
             data.update(media_type="TEXT")
         res = self._client().post(self.user, "threads", data, live=False,
-                                  what=f"creating the container of part {i + 1} (POST /{{threads-user-id}}/threads)")
+                                  what=_("creating the container of part {n} (POST /{{threads-user-id}}/threads)").format(
+                                      n=i + 1))
         cid = res.get("id")
         if not cid:
-            raise TransientError(f"{self.who}: Threads answered without a container id")
+            raise TransientError(_(NO_CONTAINER_ID).format(who=self.who))
         state["container"] = {"index": i, "id": str(cid)}
         save()
-        self._wait(str(cid), f"the container of part {i + 1}", reused=False)
+        self._wait(str(cid), _("the container of part {n}").format(n=i + 1), reused=False)
         return str(cid)
 
     def _children(self, post: Rendered, state: dict[str, Any], save: Callable[[], None]) -> list[str]:
         children = [str(c) for c in state.get("children") or ()][: len(post.media)]
         for n, child in enumerate(children):
-            if not self._wait(child, f"carousel item {n + 1}", reused=True):
+            if not self._wait(child, _("carousel item {n}").format(n=n + 1), reused=True):
                 children = []
                 break
         for n in range(len(children), len(post.media)):
             m = post.media[n]
             res = self._client().post(self.user, "threads", {"media_type": "IMAGE", "image_url": m.url,
                                                              "is_carousel_item": True, "alt_text": m.alt},
-                                      what=f"creating carousel item {n + 1} (POST /{{threads-user-id}}/threads)",
-                                      live=False)
+                                      what=_("creating carousel item {n} (POST /{{threads-user-id}}/threads)").format(
+                                          n=n + 1), live=False)
             if not res.get("id"):
-                raise TransientError(f"{self.who}: Threads answered without a container id")
+                raise TransientError(_(NO_CONTAINER_ID).format(who=self.who))
             children.append(str(res["id"]))
             state["children"] = list(children)
             save()
-            self._wait(children[-1], f"carousel item {n + 1}", reused=False)
+            self._wait(children[-1], _("carousel item {n}").format(n=n + 1), reused=False)
         return children
 
     def _wait(self, cid: str, label: str, *, reused: bool) -> bool:
@@ -230,47 +239,51 @@ class ThreadsAdapter(GraphAdapter):
             if n:
                 time.sleep(interval)
             res = self._client().get(cid, fields="status,error_message",
-                                     what=f"checking {label} (GET /{{container-id}}?fields=status)")
+                                     what=_("checking {label} (GET /{{container-id}}?fields=status)").format(label=label))
             status = str(res.get("status") or "").upper()
             if status == "FINISHED":
                 return True
             if status == "PUBLISHED":
-                raise UnknownOutcomeError(f"{self.who}: {label} {cid} is already published; run reconcile "
-                                          f"instead of publishing again")
+                raise UnknownOutcomeError(_("{who}: {label} {container} is already published; "
+                                            "run reconcile instead of publishing again").format(
+                    who=self.who, label=label, container=cid))
             if status == "EXPIRED" and reused:
                 return False
             if status in ("ERROR", "EXPIRED"):
                 why = res.get("error_message") or status
-                raise PermanentError(f"{self.who}: Threads could not prepare {label} ({why}); check that every "
-                                     f"image url: is a public JPEG or PNG")
-        raise TransientError(f"{self.who}: {label} {cid} is still {status or 'not ready'} after {polls} checks; "
-                             f"will retry (the container is kept)")
+                raise PermanentError(_("{who}: Threads could not prepare {label} ({reason}); check that every "
+                                       "image url: is a public JPEG or PNG").format(who=self.who, label=label, reason=why))
+        raise TransientError(_("{who}: {label} {container} is still {status} after "
+                               "{polls} checks; will retry (the container is kept)").format(
+            who=self.who, label=label, container=cid, status=status or _("not ready"), polls=polls))
 
     def _result(self, done: list[str]) -> PublishResult:
         return PublishResult(remote_id=done[0], url=self._permalink(done[0]), extra={"parts": list(done)})
 
     def _permalink(self, media_id: str) -> str | None:
         try:
-            res = self._client().get(media_id, fields="permalink", what="reading the post's permalink")
+            res = self._client().get(media_id, fields="permalink", what=_("reading the post's permalink"))
         except AdapterError as exc:
-            log.warning("%s: published as %s but the permalink could not be read: %s", self.who, media_id, exc)
+            log.warning(_("{who}: published as {id} but the permalink could not be read: {error}").format(
+                who=self.who, id=media_id, error=exc))
             return None
         return str(res["permalink"]) if res.get("permalink") else None
 
     # ----- check / reconcile --------------------------------------------------
 
     def check(self) -> Identity:
-        me = self._client().get(self.user, fields="id,username", what="reading the account (GET /{threads-user-id})")
+        me = self._client().get(self.user, fields="id,username", what=_("reading the account (GET /{threads-user-id})"))
         username = str(me.get("username") or "")
         usage, detail = None, None
         try:
             q = self.quota()
             usage = {"used": q["posts"][0], "cap": q["posts"][1], "replies_used": q["replies"][0],
                      "replies_cap": q["replies"][1]}
-            detail = (f"publishing quota {q['posts'][0]}/{q['posts'][1]} posts, "
-                      f"{q['replies'][0]}/{q['replies'][1]} replies in 24 h")
+            detail = _("publishing quota {posts_used}/{posts_cap} posts, {replies_used}/{replies_cap} replies "
+                       "in 24 h").format(posts_used=q["posts"][0], posts_cap=q["posts"][1],
+                                         replies_used=q["replies"][0], replies_cap=q["replies"][1])
         except AdapterError as exc:
-            log.info("%s: quota not readable: %s", self.who, exc)
+            log.info(_("{who}: quota not readable: {error}").format(who=self.who, error=exc))
         return Identity(id=str(me.get("id") or self.user), name=f"@{username}" if username else self.user,
                         url=f"https://www.threads.net/@{username}" if username else None, detail=detail, usage=usage)
 
@@ -281,13 +294,14 @@ class ThreadsAdapter(GraphAdapter):
         if done and total is not None and len(done) >= total:
             return ReconcileResult("published", url=self._permalink(done[0]), remote_id=done[0])
         if done:
-            return ReconcileResult.cannot_tell(f"{len(done)} of {total or '?'} parts are live; the last one's "
-                                               f"outcome is unknown: check the thread on Threads")
-        found = self._search_recent(pub, "threads_user_id", "threads", text_field="text", noun="posts",
-                                    what="reading recent posts (GET /{threads-user-id}/threads)",
+            return ReconcileResult.cannot_tell(_("{done} of {total} parts are live; the last one's "
+                                                 "outcome is unknown: check the thread on Threads").format(
+                done=len(done), total=total or "?"))
+        found = self._search_recent(pub, "threads_user_id", "threads", text_field="text", noun=_("posts"),
+                                    what=_("reading recent posts (GET /{threads-user-id}/threads)"),
                                     fields="id,text,permalink,timestamp")
         if isinstance(found, ReconcileResult):
             return found
         if found is not None:
             return ReconcileResult("published", url=found.get("permalink"), remote_id=str(found.get("id")))
-        return ReconcileResult("not_found", detail="no post with this text since the attempt started")
+        return ReconcileResult("not_found", detail=_("no post with this text since the attempt started"))

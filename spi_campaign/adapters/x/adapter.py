@@ -36,6 +36,7 @@ from spi_campaign.adapters.x.errors import x_http_error, x_problem_detail
 from spi_campaign.adapters.x.media import XMediaUploads
 from spi_campaign.adapters.x.metrics import XMetrics
 from spi_campaign.errors import AdapterError, AuthError, PermanentError, UnknownOutcomeError
+from spi_campaign.i18n import _, ngettext
 from spi_campaign.models import Rendered
 from spi_campaign.textlen import x_fits, x_weighted_length
 
@@ -98,10 +99,14 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
     def _credentials(self) -> list[str]:
         missing = [n for n in self.env_names(self.account) if not self.env.get(n, "").strip()]
         if missing:
-            raise AuthError(f"{self.who}: environment variable{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not set "
-                            f"(X needs all four OAuth 1.0a user credentials: API key and secret, "
-                            f"access token and secret)")
+            err = AuthError(ngettext(
+                "{who}: environment variable {names} is not set (X needs all four OAuth 1.0a user "
+                "credentials: API key and secret, access token and secret)",
+                "{who}: environment variables {names} are not set (X needs all four OAuth 1.0a user "
+                "credentials: API key and secret, access token and secret)",
+                len(missing)).format(who=self.who, names=", ".join(missing)))
+            err.missing_env = missing[0]
+            raise err
         return [self.secret(f) for f in self.credentials]
 
     def _client(self):
@@ -143,19 +148,21 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
             body = None
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, (dict, list)) or (isinstance(data, dict) and "id" not in data):
-            detail = x_problem_detail(resp) if isinstance(body, dict) and body.get("errors") else "no data"
+            detail = x_problem_detail(resp) if isinstance(body, dict) and body.get("errors") else _("no data")
             if live:
-                raise UnknownOutcomeError(f"{self.who}: {what}: X answered {resp.status_code} without the "
-                                          f"new post's id ({detail}); it may be live. Check the account")
-            raise PermanentError(f"{self.who}: {what}: X answered {resp.status_code} without data ({detail})")
+                raise UnknownOutcomeError(_("{who}: {what}: X answered {status} without the new post's id "
+                                            "({detail}); it may be live. Check the account").format(
+                    who=self.who, what=what, status=resp.status_code, detail=detail))
+            raise PermanentError(_("{who}: {what}: X answered {status} without data ({detail})").format(
+                who=self.who, what=what, status=resp.status_code, detail=detail))
         return data
 
     def _me_info(self) -> _Me:
         if self._me is None:
             client = self._client()
-            resp = self._call("looking up the account (GET /2/users/me)",
+            resp = self._call(_("looking up the account (GET /2/users/me)"),
                               lambda: client.get_me(user_auth=True), live=False)
-            data = self._data(resp, "looking up the account", live=False)
+            data = self._data(resp, _("looking up the account"), live=False)
             self._me = _Me(str(data["id"]), str(data.get("username") or ""), str(data.get("name") or ""))
         return self._me
 
@@ -166,7 +173,8 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
         try:
             return self._me_info().username or None
         except AdapterError as exc:
-            log.warning("%s: could not look up the username for the post URL: %s", self.who, exc)
+            log.warning(_("{who}: could not look up the username for the post URL: {error}").format(
+                who=self.who, error=exc))
             return None
 
     def _post_url(self, tweet_id: str) -> str:
@@ -187,7 +195,8 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
             client = self._client()
             media_ids = self._upload_media(images, state, checkpoint) if images else []
             for i in range(len(done), len(parts)):
-                what = "creating the post" if len(parts) == 1 else f"creating thread part {i + 1} of {len(parts)}"
+                what = (_("creating the post") if len(parts) == 1
+                        else _("creating thread part {n} of {total}").format(n=i + 1, total=len(parts)))
                 kwargs: dict[str, Any] = {"text": parts[i], "user_auth": True}
                 if i == 0 and media_ids:
                     kwargs["media_ids"] = media_ids
@@ -198,8 +207,9 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
                     tweet_id = str(self._data(resp, what, live=True)["id"])
                 except AdapterError as exc:
                     if done:
-                        raise type(exc)(f"{exc} (parts 1-{len(done)} of the thread are live: "
-                                        f"{', '.join(done)}; a retry continues with part {len(done) + 1})",
+                        raise type(exc)(_("{error} (parts 1-{done} of the thread are live: {ids}; a retry "
+                                          "continues with part {next})").format(
+                            error=exc, done=len(done), ids=", ".join(done), next=len(done) + 1),
                                         retry_after=exc.retry_after) from None
                     raise
                 done.append(tweet_id)
@@ -215,7 +225,7 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
     def _log_daily_limit(self, resp) -> None:
         remaining = resp.headers.get("x-user-limit-24hour-remaining")
         if remaining is not None:
-            log.info("%s: %s posts left in X's 24-hour window", self.who, remaining)
+            log.info(_("{who}: {remaining} posts left in X's 24-hour window").format(who=self.who, remaining=remaining))
 
     # ----- check --------------------------------------------------------------
 
@@ -224,9 +234,10 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
         usage, notes = self._usage()
         detail = me.name or None
         if usage:
-            words = f"X usage: {usage['used']:,} of {usage['cap']:,} posts read ({usage['remaining']:,} left)"
+            words = _("X usage: {used} of {cap} posts read ({remaining} left)").format(
+                used=f"{usage['used']:,}", cap=f"{usage['cap']:,}", remaining=f"{usage['remaining']:,}")
             if usage.get("cap_reset_day"):
-                words += f", the cap resets on day {usage['cap_reset_day']} of the month"
+                words += _(", the cap resets on day {day} of the month").format(day=usage["cap_reset_day"])
             detail = f"{detail}; {words}" if detail else words
         return Identity(id=me.id, name=f"@{me.username}", url=f"https://x.com/{me.username}",
                         detail=detail, usage=usage, notes=notes)
@@ -236,24 +247,25 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
         name = self.account.env_prefix + "BEARER_TOKEN"
         bearer = self.optional_secret("BEARER_TOKEN")
         if not bearer:
-            return None, (f"usage not shown: GET /2/usage/tweets accepts only the app's bearer token; "
-                          f"set {name} to see it",)
+            return None, (_("usage not shown: GET /2/usage/tweets accepts only the app's bearer token; "
+                            "set {env} to see it").format(env=name),)
         self._client()
-        what = "reading usage (GET /2/usage/tweets)"
+        what = _("reading usage (GET /2/usage/tweets)")
         try:
             resp = self._call(what, lambda: self._session.get(
                 USAGE_URL, params={"usage.fields": "cap_reset_day,project_cap,project_usage"},
                 headers={"Authorization": f"Bearer {bearer}"}), live=False)
             body = resp.json()
         except AuthError:
-            return None, (f"usage not shown: X refused the bearer token in {name}",)
+            return None, (_("usage not shown: X refused the bearer token in {env}").format(env=name),)
         except (AdapterError, ValueError) as exc:
-            return None, (f"usage not shown: {exc if isinstance(exc, AdapterError) else 'unreadable answer'}",)
+            return None, (_("usage not shown: {reason}").format(
+                reason=exc if isinstance(exc, AdapterError) else _("unreadable answer")),)
         data = body.get("data") if isinstance(body, dict) else None
         try:
             used, cap = int(data["project_usage"]), int(data["project_cap"])
         except (TypeError, KeyError, ValueError):
-            return None, ("usage not shown: X answered without project_usage/project_cap",)
+            return None, (_("usage not shown: X answered without project_usage/project_cap"),)
         usage = {"used": used, "cap": cap, "remaining": max(cap - used, 0), "unit": "posts read"}
         if isinstance(data.get("cap_reset_day"), int):
             usage["cap_reset_day"] = data["cap_reset_day"]
@@ -267,8 +279,8 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
         if pub.rendered is None:
             if known:
                 return ReconcileResult("published", url=self._safe_url(known[0]), remote_id=known[0],
-                                       detail="the first part was recorded as live")
-            return ReconcileResult.cannot_tell("the post is no longer in the campaign; nothing to compare with")
+                                       detail=_("the first part was recorded as live"))
+            return ReconcileResult.cannot_tell(_("the post is no longer in the campaign; nothing to compare with"))
         parts = list(pub.rendered.parts)
         if len(known) >= len(parts):
             return ReconcileResult("published", url=self._safe_url(known[0]), remote_id=known[0])
@@ -277,7 +289,7 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
             me = self._me_info()
             tweets = self._recent_posts(me.id, since)
         except AdapterError as exc:
-            return ReconcileResult.cannot_tell(f"X could not be asked: {exc}")
+            return ReconcileResult.cannot_tell(_("X could not be asked: {error}").format(error=exc))
         found = list(known)
         for i in range(len(known), len(parts)):
             want = normalise_text(parts[i])
@@ -295,12 +307,13 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
         if len(found) == len(parts):
             return ReconcileResult("published", url=self._safe_url(found[0]), remote_id=found[0])
         if len(found) == len(known):
-            detail = (f"thread parts 1-{len(known)} were live; part {len(known) + 1} was not found"
-                      if known else "no post with this text since the attempt started")
+            detail = (_("thread parts 1-{done} were live; part {next} was not found").format(
+                done=len(known), next=len(known) + 1)
+                      if known else _("no post with this text since the attempt started"))
             return ReconcileResult("not_found", detail=detail)
         return ReconcileResult.cannot_tell(
-            f"thread partly live: parts 1-{len(found)} of {len(parts)} found ({', '.join(found)}); "
-            f"finish the thread by hand")
+            _("thread partly live: parts 1-{found} of {total} found ({ids}); finish the thread by hand").format(
+                found=len(found), total=len(parts), ids=", ".join(found)))
 
     def _safe_url(self, tweet_id: str) -> str:
         try:
@@ -312,17 +325,18 @@ class XAdapter(XMetrics, XMediaUploads, Adapter):
         client = self._client()
         tweets: list[dict] = []
         token = None
-        for _ in range(RECONCILE_PAGES):
+        for _page in range(RECONCILE_PAGES):
             params: dict[str, Any] = {"start_time": since, "max_results": 100, "user_auth": True,
                                       "tweet_fields": ["created_at", "referenced_tweets"]}
             if token:
                 params["pagination_token"] = token
-            resp = self._call("reading recent posts (GET /2/users/{id}/tweets)",
+            resp = self._call(_("reading recent posts (GET /2/users/{id}/tweets)"),
                               lambda: client.get_users_tweets(user_id, **params), live=False)
             try:
                 body = resp.json()
             except ValueError:
-                raise PermanentError(f"{self.who}: X answered the timeline request with a body spi cannot read")
+                raise PermanentError(_("{who}: X answered the timeline request with a body spi cannot read").format(
+                    who=self.who))
             tweets.extend(t for t in body.get("data") or () if isinstance(t, dict) and "id" in t)
             token = (body.get("meta") or {}).get("next_token")
             if not token:

@@ -21,6 +21,7 @@ from typing import Iterable, Mapping
 from spi_campaign import redact
 from spi_campaign.adapters._transport import from_epoch, retry_after_header, when_text
 from spi_campaign.errors import AdapterError, AuthError, BillingError, PermanentError, TransientError
+from spi_campaign.i18n import _
 
 USAGE_CAPPED = "/problems/usage-capped"      # X problem type (api.twitter.com/... or api.x.com/...)
 
@@ -86,33 +87,41 @@ def x_http_error(response, *, who: str, what: str, env_names: Iterable[str]) -> 
     status = response.status_code
     detail = x_problem_detail(response)
     if status == 402:
-        return BillingError(f"{who}: {what}: X refused for billing (402 Payment Required: {detail}): the "
-                            f"app's pay-per-use credits are used up. Add credits or raise the spending "
-                            f"limit in the X Developer Console; this account's posts wait until then")
+        return BillingError(_("{who}: {what}: X refused for billing (402 Payment Required: {detail}): the "
+                              "app's pay-per-use credits are used up. Add credits or raise the spending "
+                              "limit in the X Developer Console; this account's posts wait until then").format(
+            who=who, what=what, detail=detail))
     capped = usage_capped(response) if status == 429 else None
     if capped is not None:
-        when, _ = x_retry_after(response.headers)
+        when, _daily = x_retry_after(response.headers)
         scope = " ".join(str(capped.get(k)).lower() for k in ("period", "scope") if capped.get(k))
-        return BillingError(f"{who}: {what}: X usage cap reached ({scope + ' cap, ' if scope else ''}429 "
-                            f"usage-capped: {detail}); this account's posts wait until the cap resets"
-                            f"{' at ' + when_text(when) if when else ''} or the plan is changed in the X "
-                            f"Developer Console",
-                            retry_after=when)
+        resets = (_("until the cap resets at {when}").format(when=when_text(when)) if when
+                  else _("until the cap resets"))
+        return BillingError(_("{who}: {what}: X usage cap reached ({cap}429 usage-capped: {detail}); this "
+                              "account's posts wait {resets} or the plan is changed in the X Developer Console").format(
+            who=who, what=what, cap=_("{scope} cap, ").format(scope=scope) if scope else "", detail=detail,
+            resets=resets), retry_after=when)
     if status == 429:
         when, daily = x_retry_after(response.headers)
         if daily:
-            msg = (f"{who}: {what}: the account's 24-hour post limit on X is used up "
-                   f"(x-user-limit-24hour-remaining: 0); it resets at {when_text(when)}")
+            msg = _("{who}: {what}: the account's 24-hour post limit on X is used up "
+                    "(x-user-limit-24hour-remaining: 0); it resets at {when}").format(
+                who=who, what=what, when=when_text(when))
         else:
-            msg = f"{who}: {what}: X rate limit reached (429); retry after {when_text(when)}"
+            msg = _("{who}: {what}: X rate limit reached (429); retry after {when}").format(
+                who=who, what=what, when=when_text(when))
         return TransientError(msg, retry_after=when)
     if status >= 500:
-        when, _ = x_retry_after(response.headers)
-        return TransientError(f"{who}: {what}: X answered {status} ({detail}); will retry", retry_after=when)
+        when, _daily = x_retry_after(response.headers)
+        return TransientError(_("{who}: {what}: X answered {status} ({detail}); will retry").format(
+            who=who, what=what, status=status, detail=detail), retry_after=when)
     if status == 401:
         names = ", ".join(env_names)
-        return AuthError(f"{who}: X rejected the credentials (401 {detail}); check {names} "
-                         f"(OAuth 1.0a user tokens of an app with Read and Write permission)")
+        return AuthError(_("{who}: X rejected the credentials (401 {detail}); check {names} "
+                           "(OAuth 1.0a user tokens of an app with Read and Write permission)").format(
+            who=who, detail=detail, names=names))
     if status == 403 and "duplicate content" in detail.lower():
-        return PermanentError(f"{who}: {what}: X refused a duplicate post: {detail}")
-    return PermanentError(f"{who}: {what}: X refused the request ({status}): {detail}")
+        return PermanentError(_("{who}: {what}: X refused a duplicate post: {detail}").format(
+            who=who, what=what, detail=detail))
+    return PermanentError(_("{who}: {what}: X refused the request ({status}): {detail}").format(
+        who=who, what=what, status=status, detail=detail))

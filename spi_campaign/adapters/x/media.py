@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from spi_campaign.adapters._content import read_image
 from spi_campaign.errors import PermanentError, TransientError
+from spi_campaign.i18n import _
 from spi_campaign.models import Media
 from spi_campaign.timeutil import now_utc
 
@@ -50,12 +51,13 @@ class XMediaUploads:
     def _check_media(self, media: tuple[Media, ...]) -> list[tuple[Media, bytes, str]]:
         """Read and check every image before anything is uploaded."""
         if len(media) > self.limits.max_media:
-            raise PermanentError(f"{self.who}: {len(media)} images; X accepts at most {self.limits.max_media}")
+            raise PermanentError(_("{who}: {count} images; X accepts at most {max}").format(
+                who=self.who, count=len(media), max=self.limits.max_media))
         out = []
         for n, m in enumerate(media, 1):
             if m.path is None:
-                raise PermanentError(f"{self.who}: image {n} has no local file (path:); X uploads files "
-                                     f"and cannot fetch a url:")
+                raise PermanentError(_("{who}: image {n} has no local file (path:); X uploads files "
+                                       "and cannot fetch a url:").format(who=self.who, n=n))
             data, mime = read_image(m.path, who=self.who, platform="X", types=self.limits.media_types,
                                     max_bytes=self.limits.max_media_bytes)
             out.append((m, data, mime))
@@ -89,45 +91,49 @@ class XMediaUploads:
         return self._call(what, lambda: self._session.post(url, auth=self._auth, **kwargs), live=False)
 
     def _upload_one(self, m: Media, data: bytes, mime: str, n: int, total: int) -> tuple[str, int | None]:
-        what = f"uploading image {n} of {total} ({_name(m)})"
+        what = _("uploading image {n} of {total} ({name})").format(n=n, total=total, name=_name(m))
         resp = self._post(what, MEDIA_UPLOAD_URL, files={"media": (_name(m), data, mime)},
                           data={"media_category": "tweet_image"})
         return self._processed(self._data(resp, what, live=False), what)
 
     def _upload_chunked(self, m: Media, data: bytes, mime: str, n: int, total: int) -> tuple[str, int | None]:
-        what = f"uploading GIF {n} of {total} ({_name(m)})"
-        resp = self._post(f"{what}: initialize", MEDIA_UPLOAD_URL + "/initialize",
+        what = _("uploading GIF {n} of {total} ({name})").format(n=n, total=total, name=_name(m))
+        step = _("{what}: initialize").format(what=what)
+        resp = self._post(step, MEDIA_UPLOAD_URL + "/initialize",
                           json={"media_type": mime, "total_bytes": len(data), "media_category": "tweet_gif"})
-        media_id = str(self._data(resp, f"{what}: initialize", live=False)["id"])
+        media_id = str(self._data(resp, step, live=False)["id"])
         for index, start in enumerate(range(0, len(data), CHUNK_BYTES)):
-            self._post(f"{what}: append segment {index}", f"{MEDIA_UPLOAD_URL}/{media_id}/append",
+            self._post(_("{what}: append segment {index}").format(what=what, index=index),
+                       f"{MEDIA_UPLOAD_URL}/{media_id}/append",
                        files={"media": (_name(m), data[start:start + CHUNK_BYTES], "application/octet-stream")},
                        data={"segment_index": str(index)})
-        resp = self._post(f"{what}: finalize", f"{MEDIA_UPLOAD_URL}/{media_id}/finalize")
-        return self._processed(self._data(resp, f"{what}: finalize", live=False), what)
+        step = _("{what}: finalize").format(what=what)
+        resp = self._post(step, f"{MEDIA_UPLOAD_URL}/{media_id}/finalize")
+        return self._processed(self._data(resp, step, live=False), what)
 
     def _processed(self, info: dict, what: str) -> tuple[str, int | None]:
         """Wait while X processes the media (``processing_info``); its id and TTL once usable."""
         media_id = str(info["id"])
-        for _ in range(self.max_polls + 1):
+        for _poll in range(self.max_polls + 1):
             processing = info.get("processing_info") or {}
             state = str(processing.get("state") or "succeeded").lower()
             if state == "failed":
-                raise PermanentError(f"{self.who}: {what}: X could not process the media")
+                raise PermanentError(_("{who}: {what}: X could not process the media").format(who=self.who, what=what))
             if state not in ("pending", "in_progress"):
                 ttl = info.get("expires_after_secs")
                 return media_id, ttl if isinstance(ttl, int) else None
             wait = processing.get("check_after_secs")
             time.sleep(min(max(wait if isinstance(wait, (int, float)) else 1, 0), MAX_WAIT))
-            resp = self._call(f"{what}: processing status", lambda: self._session.get(
+            step = _("{what}: processing status").format(what=what)
+            resp = self._call(step, lambda: self._session.get(
                 MEDIA_UPLOAD_URL, params={"command": "STATUS", "media_id": media_id}, auth=self._auth), live=False)
-            info = self._data(resp, f"{what}: processing status", live=False)
-        raise TransientError(f"{self.who}: {what}: X is still processing the media after {self.max_polls} "
-                             f"checks; will retry")
+            info = self._data(resp, step, live=False)
+        raise TransientError(_("{who}: {what}: X is still processing the media after {polls} "
+                               "checks; will retry").format(who=self.who, what=what, polls=self.max_polls))
 
     def _set_alt_text(self, media_id: str, alt: str, n: int) -> None:
         body = {"id": media_id, "metadata": {"alt_text": {"text": alt[:ALT_TEXT_MAX]}}}
-        self._post(f"setting the alt text of image {n}", MEDIA_METADATA_URL, json=body)
+        self._post(_("setting the alt text of image {n}").format(n=n), MEDIA_METADATA_URL, json=body)
 
 
 def _name(m: Media) -> str:

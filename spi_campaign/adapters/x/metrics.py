@@ -28,6 +28,7 @@ from typing import Any
 
 from spi_campaign.adapters.base import MetricsRef, MetricsResult
 from spi_campaign.errors import PermanentError
+from spi_campaign.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ FIELDS_PARAM = "post.fields"        # /components/parameters/PostFieldsParameter
 BATCH = 100                         # /paths/~12~1tweets/get/parameters/0 maxItems
 OWNED_PAGES = 5
 OWNED_MARGIN = timedelta(minutes=5)
-NO_REACH = "X does not report reach (unique accounts) in public_metrics"
+NO_REACH = N_("X does not report reach (unique accounts) in public_metrics")
 
 
 def x_metrics(pm: dict[str, Any]) -> MetricsResult:
@@ -51,7 +52,7 @@ def x_metrics(pm: dict[str, Any]) -> MetricsResult:
     values = {"views": num("impression_count"), "reach": None, "likes": num("like_count"),
               "comments": num("reply_count"), "shares": shares, "quotes": quotes,
               "bookmarks": num("bookmark_count")}
-    return MetricsResult.build(values, {"reach": NO_REACH}, "X did not include it in public_metrics")
+    return MetricsResult.build(values, {"reach": _(NO_REACH)}, _("X did not include it in public_metrics"))
 
 
 class XMetrics:
@@ -71,13 +72,13 @@ class XMetrics:
                 if start < end:
                     out.update(self._owned(set(want), start, end))
             except PermanentError as exc:      # not an account problem: read the posts by id instead
-                log.info("%s: owned read failed, reading posts by id: %s", self.who, exc)
+                log.info(_("{who}: owned read failed, reading posts by id: {error}").format(who=self.who, error=exc))
         rest = [i for i in want if i not in out]
         for i in range(0, len(rest), BATCH):
             out.update(self._by_ids(rest[i:i + BATCH]))
         for i in want:
             if i not in out:
-                out[i] = MetricsResult.unsupported("X did not return this post (deleted, or not visible)")
+                out[i] = MetricsResult.unsupported(_("X did not return this post (deleted, or not visible)"))
         return out
 
     def _json(self, resp, what: str) -> dict:
@@ -86,7 +87,8 @@ class XMetrics:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise PermanentError(f"{self.who}: {what}: X answered with a body spi cannot read")
+            raise PermanentError(_("{who}: {what}: X answered with a body spi cannot read").format(
+                who=self.who, what=what))
         return body
 
     def _owned(self, ids: set[str], start, end) -> dict[str, MetricsResult]:
@@ -94,8 +96,8 @@ class XMetrics:
         me = self._me_info()
         out: dict[str, MetricsResult] = {}
         token = None
-        what = "reading the account's posts (GET /2/users/{id}/tweets)"
-        for _ in range(OWNED_PAGES):
+        what = _("reading the account's posts (GET /2/users/{id}/tweets)")
+        for _page in range(OWNED_PAGES):
             params: dict[str, Any] = {"max_results": 100, FIELDS_PARAM: "public_metrics",
                                       "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
                                       "end_time": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -115,7 +117,7 @@ class XMetrics:
 
     def _by_ids(self, ids: list[str]) -> dict[str, MetricsResult]:
         client = self._client()
-        what = "reading post metrics (GET /2/tweets)"
+        what = _("reading post metrics (GET /2/tweets)")
         params = {"ids": ",".join(ids), FIELDS_PARAM: "public_metrics"}
         resp = self._call(what, lambda: client.request("GET", "/2/tweets", params=params, user_auth=True),
                           live=False)
@@ -129,6 +131,6 @@ class XMetrics:
                 continue
             rid = str(err.get("resource_id") or err.get("value") or "")
             if rid in ids and rid not in out:
-                detail = err.get("detail") or err.get("title") or "not returned"
+                detail = err.get("detail") or err.get("title") or _("not returned")
                 out[rid] = MetricsResult.unsupported(f"X: {detail}")
         return out
