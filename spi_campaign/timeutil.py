@@ -144,18 +144,22 @@ _FRACTION_OF_MINUTE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:T|\s+)[0-9]
                                  re.ASCII)
 
 
+def _example() -> str:
+    # Translated only when an error is shown: this is on every post's path.
+    return _("e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00")
+
+
 def _parse_text(text: str, field: str) -> datetime:
-    example = _("e.g. 2026-12-09 09:00 or 2026-12-09T09:00+08:00")
     if not text.isascii():
         raise ValueError(_("{field} '{text}' is not an ISO-8601 date-time ({example}; digits 0-9 only)")
-                         .format(field=field, text=text, example=example))
+                         .format(field=field, text=text, example=_example()))
     m = _DOT_TIME.match(text) if "." in text or "," in text else None
     if m is not None:
         day, hh, mm, ss, off = m.groups()
         text = f"{day}T{hh.zfill(2)}:{mm}" + (f":{ss}" if ss else "") + (off or "").strip()
     elif ("." in text or "," in text) and _FRACTION_OF_MINUTE.match(text):
         raise ValueError(_("{field} '{text}' is not a clock time: write 09:30 or 09.30 (hours and minutes), "
-                           "{example}").format(field=field, text=text, example=example))
+                           "{example}").format(field=field, text=text, example=_example()))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError as exc:
@@ -164,7 +168,7 @@ def _parse_text(text: str, field: str) -> datetime:
             raise ValueError(_("{field} '{text}' is not a real date or time ({reason})")
                              .format(field=field, text=text, reason=reason)) from None
         raise ValueError(_("{field} '{text}' is not an ISO-8601 date-time ({example})")
-                         .format(field=field, text=text, example=example)) from None
+                         .format(field=field, text=text, example=_example())) from None
 
 
 def _hm(td: timedelta) -> str:
