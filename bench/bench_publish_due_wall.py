@@ -1,7 +1,8 @@
 """Wall time of ``spi post publish-due`` for 100 due posts across 10
 accounts, against an adapter taking 200 ms per call (the ``flaky`` test
 adapter, found through its entry point in tests/plugins). The per-account
-serial bound is 10 posts x 0.2 s = 2 s; a serial loop would take 20 s.
+serial bound is the busiest account's count x 0.2 s (10-11 posts: 2-2.2 s);
+a serial loop would take about 20 s.
 The ledger already holds ``--history`` rows of published history of the
 campaign's daily posts to those accounts (bench/_common.history_campaign).
 
@@ -48,15 +49,20 @@ def main() -> None:
         t = time.monotonic()
         r = subprocess.run([SPI, "post", "publish-due"], cwd=root, env=env(), capture_output=True, text=True)
         wall = time.monotonic() - t
-        published = sum(len((root / "outbox" / f"{a}.jsonl").read_text().splitlines()) for a in accounts)
+        per_account = [len((root / "outbox" / f"{a}.jsonl").read_text().splitlines()) for a in accounts]
+        published = sum(per_account)
         t = time.monotonic()
         subprocess.run([SPI, "post", "publish-due"], cwd=root, env=env(), capture_output=True, text=True)
         idle = time.monotonic() - t
-    bound = (args.posts / args.accounts) * args.delay_ms / 1000
+    # The bound counts what was really published on the busiest account: the
+    # history campaign's daily posts add their due occurrences of today to the
+    # generated posts (104 for 100 posts), so an account may publish 11, not 10.
+    bound = max(per_account) * args.delay_ms / 1000
     print(f"(ledger with {facts['history_rows']:,} published rows of history)")
     print(f"publish-due: {published} posts across {args.accounts} accounts at {args.delay_ms} ms/call: "
           f"{wall:.2f} s wall (exit {r.returncode})")
-    print(f"per-account serial bound {bound:.1f} s; serial loop {args.posts * args.delay_ms / 1000:.0f} s; "
+    print(f"per-account serial bound {bound:.1f} s ({max(per_account)} on the busiest account); "
+          f"serial loop {published * args.delay_ms / 1000:.0f} s; "
           f"publish-due with nothing due (process start-up + load + sync): {idle:.2f} s")
     print(f"ratio wall/bound: {wall / bound:.2f}x (target <= 1.3x: {'OK' if wall / bound <= 1.3 else 'MISSED'}); "
           f"excluding start-up: {(wall - idle) / bound:.2f}x")
