@@ -51,6 +51,13 @@ class Problem:
     severity: str
     message: str
 
+    def __post_init__(self) -> None:
+        # One line, always (JSON readers and `file:line: message` output rely on
+        # it): a value quoted from the file ("repeat: '\\n'") is escaped, not echoed.
+        from spi_campaign.redact import printable
+
+        self.message = printable(self.message)
+
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "post": self.post, "account": self.account,
                 "severity": self.severity, "message": self.message}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from spi_campaign.config import load_config
@@ -52,6 +52,9 @@ def test_random_bytes(tmp_path, data):
 
 @settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=documents)
+# found by this test: values with a newline were echoed into one-line messages
+@example(doc=[{"publish_at": "0\n0"}])
+@example(doc=[{"id": None, "repeat": "\n"}])
 def test_random_yaml_structures(tmp_path, doc):
     import yaml
 
