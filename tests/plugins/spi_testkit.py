@@ -132,7 +132,32 @@ def schedule_log(root: Path) -> str:
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 20) -> int:
     if proc.poll() is None:
         proc.send_signal(sig)
-    return proc.wait(timeout=timeout)
+    try:
+        return proc.wait(timeout=timeout)
+    finally:
+        end_group(proc)
+
+
+def end_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """End what is left of a process started with ``start_new_session=True``:
+    a wrapper such as ``faketime`` forks the real ``spi`` and does not pass
+    signals on, so stopping the wrapper alone left daemons running after the
+    test session."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return      # no such group: nothing left (or not started in its own session)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def wait_for(cond, timeout: float = 15.0, interval: float = 0.05):
