@@ -12,7 +12,6 @@ loudly and never reports ``published``.
 
 from __future__ import annotations
 
-
 import logging
 import os
 import random

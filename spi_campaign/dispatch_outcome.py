@@ -3,8 +3,8 @@ outcome under the claim's token. Split from ``dispatch`` so each reads alone."""
 
 from __future__ import annotations
 
-
 import logging
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -146,8 +146,6 @@ def _local_problem(d, account, exc: Exception) -> bool:
     (or ``local``) attribute or the environment, never from the message text (translated)."""
     if getattr(exc, "local", False) or getattr(exc, "missing_env", None):
         return True
-    import os
-
     from spi_campaign.compose import adapter_class
 
     env = os.environ if d.env is None else d.env

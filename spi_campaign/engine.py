@@ -16,7 +16,6 @@ any instant without touching the clock.
 
 from __future__ import annotations
 
-
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 

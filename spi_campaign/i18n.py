@@ -41,10 +41,11 @@ def current_language(environ=None) -> str:
     return "id" if chosen.lower().replace("-", "_").split("_")[0] in ("id", "in") else "en"
 
 
-def _catalog(domain: str):
-    """The ``gettext`` translation of ``domain`` for the current language, or
-    None for English (the source language: no file is read)."""
-    lang = current_language()
+def _catalog(domain: str, lang: str | None = None):
+    """The ``gettext`` translation of ``domain`` for ``lang`` (default: the
+    current language), or None for English (the source language: no file is
+    read)."""
+    lang = lang or current_language()
     if lang == "en":
         return None
     key = (domain, lang)
@@ -75,18 +76,31 @@ _ = gettext
 _patterns: dict[tuple[str, str], object] = {}
 
 
+def _pattern(msgid: str, lang: str):
+    """``msgid`` as shown in ``lang``, as a regex whatever its ``{fields}`` hold."""
+    import re
+
+    key = (msgid, lang)
+    pat = _patterns.get(key)
+    if pat is None:
+        cat = _catalog("spi", lang)
+        parts = re.split(r"\{[^{}]*\}", msgid if cat is None else cat.gettext(msgid))
+        pat = _patterns[key] = re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S)
+    return pat
+
+
 def message_pattern(msgid: str):
     """A compiled regex matching ``_(msgid).format(...)`` in the current
     language, whatever the ``{fields}`` hold: for the few places that
     recognise a message they made (never match English text directly)."""
-    import re
+    return _pattern(msgid, current_language())
 
-    key = (msgid, current_language())
-    pat = _patterns.get(key)
-    if pat is None:
-        parts = re.split(r"\{[^{}]*\}", gettext(msgid))
-        pat = _patterns[key] = re.compile("^" + ".+?".join(re.escape(p) for p in parts) + "$", re.S)
-    return pat
+
+def made_from(text: str | None, msgid: str) -> bool:
+    """``text`` is ``msgid`` formatted in any language spi speaks: for text
+    stored in the ledger, which is in the language of the process that wrote
+    it, not of the one reading it."""
+    return bool(text) and any(_pattern(msgid, lang).match(text) for lang in LANGUAGES)
 
 
 def N_(message: str) -> str:

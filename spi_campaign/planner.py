@@ -13,14 +13,13 @@ change since the row was written is not rendered again.
 
 from __future__ import annotations
 
-
 import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from spi_campaign.compose import render
-from spi_campaign.i18n import N_, _
+from spi_campaign.i18n import N_, _, made_from
 from spi_campaign.ledger import Change, Ledger, Publication, parse_ts, ts
 from spi_campaign.models import Account, Campaign, Config, Post
 from spi_campaign.reports import SyncReport
@@ -39,32 +38,6 @@ _NEW_LEDGER_MISSED = N_("fell due before this ledger was created ({since}); a ne
 _MOVED = N_("moved after it was {state} at {when}; not published again (use 'spi post publish --force' to publish "
             "it again)")
 _TZ_CHANGED = N_("this local time ({local}) was already {state} at {when} UTC, before the timezone changed")
-
-
-def _made_by(text: str | None, msgid: str) -> bool:
-    """``text`` (an error stored in the ledger, in the language of the process
-    that wrote it) is ``msgid`` formatted, in any language spi speaks."""
-    if not text:
-        return False
-    import re
-
-    from spi_campaign.i18n import LANGUAGES, LOCALE_DIR
-
-    pats = _MADE_BY.get(msgid)
-    if pats is None:
-        import gettext
-
-        shown = {msgid}
-        for lang in LANGUAGES:
-            if lang != "en":
-                shown.add(gettext.translation("spi", localedir=str(LOCALE_DIR), languages=[lang],
-                                              fallback=True).gettext(msgid))
-        pats = _MADE_BY[msgid] = [re.compile("^" + ".+?".join(re.escape(p) for p in re.split(r"\{[^{}]*\}", s))
-                                             + "$", re.S) for s in shown]
-    return any(p.match(text) for p in pats)
-
-
-_MADE_BY: dict[str, list] = {}
 # The account options that say where an account publishes: its history follows them.
 DESTINATION_KEYS = ("page_id", "ig_user_id", "threads_user_id", "chat_id", "handle", "username", "path")
 
@@ -247,7 +220,7 @@ class Planner:
                     new_rows.append(new)
             elif row.state == "skipped":
                 self._revive(row, post, account, cutoff, changes)
-            elif row.state == "missed" and epoch is None and _made_by(row.error, _NEW_LEDGER_MISSED):
+            elif row.state == "missed" and epoch is None and made_from(row.error, _NEW_LEDGER_MISSED):
                 # missed only because the ledger was new: the flag asks for it
                 if (row.occurrence >= cutoff and post.id not in self.campaign.invalid_posts
                         and not self.superseded(post, row.occurrence)):
@@ -351,7 +324,7 @@ class Planner:
 
     def _revive(self, row: Publication, post: Post, account: Account, cutoff: datetime, changes: list[Change]) -> None:
         """A skipped row whose post is scheduled again at that time."""
-        if _made_by(row.error, _MOVED) or _made_by(row.error, _TZ_CHANGED):
+        if made_from(row.error, _MOVED) or made_from(row.error, _TZ_CHANGED):
             return     # a guard's decision, not a cancellation: stays skipped
         if post.id in self.campaign.invalid_posts:
             return

@@ -22,7 +22,6 @@ publication. Idle, the daemon sleeps in the scheduler and the kernel.
 
 from __future__ import annotations
 
-
 import logging
 import signal
 import threading

@@ -4,7 +4,6 @@ row."""
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 
 from spi_campaign.errors import LedgerError

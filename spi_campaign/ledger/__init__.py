@@ -12,7 +12,6 @@ YAML idempotent: inserting a row that exists is a no-op.
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 from spi_campaign.i18n import _

@@ -16,7 +16,6 @@ not what the ledger holds.
 
 from __future__ import annotations
 
-
 import abc
 from datetime import datetime
 from typing import Any, Iterable, Iterator

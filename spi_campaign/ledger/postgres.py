@@ -19,7 +19,6 @@ psycopg is imported only here, and this module only when ``state`` is a
 
 from __future__ import annotations
 
-
 import json
 import threading
 from dataclasses import replace

@@ -8,7 +8,6 @@ busy timeout.
 
 from __future__ import annotations
 
-
 import json
 import os
 import sqlite3
@@ -174,21 +173,13 @@ class SqliteLedger(SqliteMetrics, SqliteNotifications, SqliteQueue, Ledger):
         for suffix, ident in self._ids.items():
             now = self._stat(suffix)
             if now != ident:
-                if now is None:
-                    msg = {"": _("the ledger file {path} was removed while spi was running; stopped publishing so "
-                                 "nothing is published twice (restart spi)"),
-                           "-wal": _("the ledger's write-ahead log {path} was removed while spi was running; stopped "
-                                     "publishing so nothing is published twice (restart spi)"),
-                           "-shm": _("the ledger's shared-memory file {path} was removed while spi was running; "
-                                     "stopped publishing so nothing is published twice (restart spi)")}[suffix]
-                else:
-                    msg = {"": _("the ledger file {path} was replaced while spi was running; stopped publishing so "
-                                 "nothing is published twice (restart spi)"),
-                           "-wal": _("the ledger's write-ahead log {path} was replaced while spi was running; stopped "
-                                     "publishing so nothing is published twice (restart spi)"),
-                           "-shm": _("the ledger's shared-memory file {path} was replaced while spi was running; "
-                                     "stopped publishing so nothing is published twice (restart spi)")}[suffix]
-                err = LedgerError(msg.format(path=f"{self.path}{suffix}"))
+                what = {"": _("the ledger file"), "-wal": _("the ledger's write-ahead log"),
+                        "-shm": _("the ledger's shared-memory file")}[suffix]
+                msg = (_("{what} {path} was removed while spi was running; stopped publishing so nothing is "
+                         "published twice (restart spi)") if now is None else
+                       _("{what} {path} was replaced while spi was running; stopped publishing so nothing is "
+                         "published twice (restart spi)"))
+                err = LedgerError(msg.format(what=what, path=f"{self.path}{suffix}"))
                 err.identity_lost = True    # the daemon stops on it (recognised by this, not by the text)
                 raise err
 
