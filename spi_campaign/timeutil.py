@@ -150,27 +150,25 @@ def _example() -> str:
 
 
 def _parse_text(text: str, field: str) -> datetime:
-    from spi_campaign.redact import printable   # a value quoted in a one-line message
-
     if not text.isascii():
         raise ValueError(_("{field} '{text}' is not an ISO-8601 date-time ({example}; digits 0-9 only)")
-                         .format(field=field, text=printable(text), example=_example()))
+                         .format(field=field, text=text, example=_example()))
     m = _DOT_TIME.match(text) if "." in text or "," in text else None
     if m is not None:
         day, hh, mm, ss, off = m.groups()
         text = f"{day}T{hh.zfill(2)}:{mm}" + (f":{ss}" if ss else "") + (off or "").strip()
     elif ("." in text or "," in text) and _FRACTION_OF_MINUTE.match(text):
         raise ValueError(_("{field} '{text}' is not a clock time: write 09:30 or 09.30 (hours and minutes), "
-                           "{example}").format(field=field, text=printable(text), example=_example()))
+                           "{example}").format(field=field, text=text, example=_example()))
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError as exc:
         reason = str(exc)
         if "out of range" in reason or "must be in" in reason:
             raise ValueError(_("{field} '{text}' is not a real date or time ({reason})")
-                             .format(field=field, text=printable(text), reason=reason)) from None
+                             .format(field=field, text=text, reason=reason)) from None
         raise ValueError(_("{field} '{text}' is not an ISO-8601 date-time ({example})")
-                         .format(field=field, text=printable(text), example=_example())) from None
+                         .format(field=field, text=text, example=_example())) from None
 
 
 def _hm(td: timedelta) -> str:
