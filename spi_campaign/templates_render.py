@@ -291,24 +291,6 @@ def render_title(post: Post, account: Account) -> str | None:
     return render_text(post.title, names_for(account), account, "title", "title")
 
 
-def post_has_template(post: Post) -> bool:
-    """Whether any field of ``post`` is a template; allocation-free, so a post
-    without ``{{`` costs validate next to nothing (docs/templates.md)."""
-    if is_template(post.title) or content_has_template(post.content):
-        return True
-    for values in post.variants.values():
-        if is_template(values.get("text")) or is_template(values.get("link")):
-            return True
-        for seq in (values.get("hashtags") or (), values.get("thread") or ()):
-            for item in seq:
-                if is_template(item):
-                    return True
-        for m in values.get("media") or ():
-            if is_template(m.alt):
-                return True
-    return False
-
-
 def sources(post: Post) -> Iterator[tuple[str, str, str, str | None, Media | None]]:
     """Every template of ``post``: (source, field, label, variant key or None, media)."""
     if is_template(post.title):

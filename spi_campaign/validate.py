@@ -22,7 +22,7 @@ from spi_campaign.safeio import NotRegularFile
 from spi_campaign.safeio import head as read_head
 from spi_campaign.models import Account, Campaign, Media, Post, Problem
 from spi_campaign.recurrence import next_publish
-from spi_campaign.templates_render import TemplateError, check_syntax, post_has_template, render_title, sources
+from spi_campaign.templates_render import TemplateError, check_syntax, render_title, sources
 from spi_campaign.timeutil import human, now_utc
 
 # The "in the past" warning; views.py recognises it (in either language) to drop it for published posts.
@@ -266,8 +266,6 @@ def check_topics(campaign: Campaign, now: datetime) -> None:
 def _template_syntax(post: Post, add) -> bool | None:
     """False: ``post`` has no template. True: its templates compile. None:
     one does not; each syntax error is reported once (not per account)."""
-    if not post_has_template(post):
-        return False
     found, broken = False, False
     for source, field, label, vkey, media in sources(post):
         found = True
